@@ -1,0 +1,173 @@
+"""Turns every error raised under the API into the dialect's error body.
+
+One handler for all three API families; the request path picks the dialect. The back-office dialect
+(``/api/v1/``) is ``{"success": false, "message", "error_code", ...context}`` as in seed 003. Later
+dialects register themselves with :func:`register_dialect`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from config import errors
+from config.errors import DomainError, ErrorCode
+
+logger = logging.getLogger(__name__)
+
+Renderer = Callable[[DomainError, int], dict[str, Any]]
+
+
+def backoffice_body(err: DomainError, status: int) -> dict[str, Any]:
+    return {"success": False, "message": err.message, "error_code": str(err.code), **err.extra}
+
+
+_DIALECTS: list[tuple[str, Renderer]] = []
+API_PREFIXES = ("/api/",)
+
+
+def register_dialect(prefix: str, renderer: Renderer) -> None:
+    """Errors for paths under ``prefix`` are rendered by ``renderer(error, status)``."""
+    _DIALECTS[:] = [(p, r) for p, r in _DIALECTS if p != prefix] + [(prefix, renderer)]
+    _DIALECTS.sort(key=lambda pr: -len(pr[0]))
+
+
+def renderer_for(path: str) -> Renderer:
+    for prefix, renderer in _DIALECTS:
+        if path.startswith(prefix):
+            return renderer
+    return backoffice_body
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES) or any(path.startswith(p) for p, _ in _DIALECTS)
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    """DRF's nested error detail as ``[{"field": "items[0].sku", "error": "..."}]``."""
+    out: list[dict[str, str]] = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key in ("non_field_errors", "__all__"):
+                field = prefix or "non_field_errors"
+            else:
+                field = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(flatten_errors(value, field))
+    elif isinstance(detail, list | tuple):
+        for index, value in enumerate(detail):
+            if isinstance(value, dict | list | tuple):
+                out.extend(flatten_errors(value, f"{prefix}[{index}]"))
+            else:
+                out.append({"field": prefix or "non_field_errors", "error": str(value)})
+    else:
+        out.append({"field": prefix or "non_field_errors", "error": str(detail)})
+    return out
+
+
+def to_domain_error(exc: Exception) -> DomainError | None:
+    if isinstance(exc, DomainError):
+        return exc
+    if isinstance(exc, drf.ValidationError):
+        return errors.ValidationFailed(flatten_errors(exc.detail))
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return errors.ValidationFailed(flatten_errors(detail))
+    if isinstance(exc, Http404 | drf.NotFound):
+        return errors.NotFound("Not found")
+    if isinstance(exc, drf.NotAuthenticated):
+        err = DomainError("Authentication credentials were not provided")
+        err.code, err.status = ErrorCode.AUTHENTICATION_REQUIRED, 401
+        return err
+    if isinstance(exc, drf.AuthenticationFailed):
+        err = DomainError(str(exc.detail))
+        err.code, err.status = ErrorCode.AUTHENTICATION_FAILED, 401
+        return err
+    if isinstance(exc, drf.PermissionDenied | DjangoPermissionDenied):
+        detail = getattr(exc, "detail", None) or str(exc) or errors.PermissionDenied.default_message
+        return errors.PermissionDenied(str(detail))
+    if isinstance(exc, TransitionNotAllowed):
+        return errors.InvalidStatusTransition(str(exc) or None)
+    if isinstance(exc, ConcurrentTransition):
+        return errors.ConcurrentUpdate()
+    simple = {
+        drf.MethodNotAllowed: (ErrorCode.METHOD_NOT_ALLOWED, 405),
+        drf.ParseError: (ErrorCode.PARSE_ERROR, 400),
+        drf.UnsupportedMediaType: (ErrorCode.UNSUPPORTED_MEDIA_TYPE, 415),
+        drf.NotAcceptable: (ErrorCode.NOT_ACCEPTABLE, 406),
+        drf.Throttled: (ErrorCode.RATE_LIMITED, 429),
+    }
+    for cls, (code, status) in simple.items():
+        if isinstance(exc, cls):
+            err = DomainError(str(exc.detail))
+            err.code, err.status = code, status
+            return err
+    if isinstance(exc, drf.APIException):
+        err = DomainError(str(exc.detail))
+        err.status = exc.status_code
+        return err
+    return None
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    request = context.get("request")
+    err = to_domain_error(exc)
+    if err is None:
+        return None  # unexpected: Django's handler500 answers (JSON under the API)
+    path = request.path if request is not None else "/api/"
+    body = renderer_for(path)(err, err.status)
+    response = Response(body, status=err.status)
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        response["WWW-Authenticate"] = auth_header
+    wait = getattr(exc, "wait", None)
+    if wait:
+        response["Retry-After"] = str(int(wait))
+    if isinstance(exc, drf.MethodNotAllowed) and context.get("view") is not None:
+        response["Allow"] = ", ".join(context["view"].allowed_methods)
+    return response
+
+
+def _json_error(request, err: DomainError) -> JsonResponse:
+    return JsonResponse(renderer_for(request.path)(err, err.status), status=err.status)
+
+
+def handler404(request, exception=None):
+    if is_api_path(request.path):
+        return _json_error(request, errors.NotFound("Not found"))
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if is_api_path(request.path):
+        return _json_error(request, DomainError("An unexpected error occurred"))
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+def handler403(request, exception=None):
+    if is_api_path(request.path):
+        return _json_error(request, errors.PermissionDenied(str(exception) if exception else None))
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)
+
+
+def handler400(request, exception=None):
+    if is_api_path(request.path):
+        err = DomainError("Bad request")
+        err.code, err.status = ErrorCode.VALIDATION_ERROR, 400
+        return _json_error(request, err)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)

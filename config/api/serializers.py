@@ -1,0 +1,58 @@
+"""Serializer building blocks: strict input (unknown fields refused) and the documented error body."""
+
+from rest_framework import serializers
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """Refuses fields it does not declare, so a typo never passes as success.
+
+    ``immutable_fields`` maps names a client might send to the reason they are refused.
+    """
+
+    immutable_fields: dict[str, str] = {}
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {}
+            for key in data:
+                if key in self.fields and not self.fields[key].read_only:
+                    continue
+                if key in self.immutable_fields:
+                    errors[key] = [self.immutable_fields[key]]
+                else:
+                    errors[key] = ["Unknown field"]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class ValidationErrorItem(serializers.Serializer):
+    field = serializers.CharField()
+    error = serializers.CharField()
+
+
+class ErrorBody(serializers.Serializer):
+    """Back-office error body (seed 003); context fields depend on ``error_code``."""
+
+    success = serializers.BooleanField(default=False)
+    message = serializers.CharField()
+    error_code = serializers.CharField()
+    validation_errors = ValidationErrorItem(many=True, required=False)
+    current_status = serializers.CharField(required=False)
+    requested_status = serializers.CharField(required=False)
+    allowed_transitions = serializers.ListField(child=serializers.CharField(), required=False)
+    field = serializers.CharField(required=False)
+    provided_value = serializers.JSONField(required=False)
+    order_id = serializers.CharField(required=False)
+    order_item_id = serializers.CharField(required=False)
+    refundable_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+
+
+class MoneyField(serializers.DecimalField):
+    """A money amount: exact Decimal, two places, rendered as a JSON number."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("coerce_to_string", False)
+        super().__init__(**kwargs)

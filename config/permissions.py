@@ -1,0 +1,60 @@
+"""Which Django permissions each group holds. Data migrations call :func:`sync_groups`.
+
+The groups are the roles of DESIGN.md: agents, managers (everything an agent can, plus the
+approvals) and service accounts (API only, may act on behalf of a named employee). Later apps add
+their codenames here and a migration that calls ``sync_groups`` again.
+"""
+
+AGENT_GROUP = "Support agents"
+MANAGER_GROUP = "Managers"
+SERVICE_GROUP = "Service accounts"
+
+AGENT_PERMISSIONS = [
+    "orders.view_order",
+    "orders.view_orderitem",
+    "orders.change_orderitem",
+    "orders.view_category",
+    "orders.view_payment",
+    "orders.view_shipment",
+    "orders.view_refund",
+    "orders.add_refund",
+]
+
+MANAGER_PERMISSIONS = AGENT_PERMISSIONS + [
+    "orders.add_order",
+    "orders.change_order",
+    "orders.add_category",
+    "orders.change_category",
+]
+
+SERVICE_PERMISSIONS = AGENT_PERMISSIONS + [
+    "orders.add_order",
+    "orders.change_order",
+    "orders.act_on_behalf",
+]
+
+GROUP_PERMISSIONS = {
+    AGENT_GROUP: AGENT_PERMISSIONS,
+    MANAGER_GROUP: MANAGER_PERMISSIONS,
+    SERVICE_GROUP: SERVICE_PERMISSIONS,
+}
+
+
+def sync_groups(apps, schema_editor=None) -> None:
+    """Create the groups and grant them every listed permission that exists (idempotent)."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for group_name, perms in GROUP_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=group_name)
+        for perm in perms:
+            app_label, codename = perm.split(".", 1)
+            permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if permission is not None:
+                group.permissions.add(permission)

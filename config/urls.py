@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+api_v1 = [
+    path("", include("orders.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("config.site_urls")),
+]
+
+handler400 = "config.api.exception_handler.handler400"
+handler403 = "config.api.exception_handler.handler403"
+handler404 = "config.api.exception_handler.handler404"
+handler500 = "config.api.exception_handler.handler500"

@@ -1,0 +1,299 @@
+"""Orders, their items, payments and shipments, and the refund ledger."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from orders.ids import new_order_id, new_refund_id
+
+ZERO = Decimal("0.00")
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+def default_account() -> str:
+    return settings.DEFAULT_ACCOUNT_ID
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=100, unique=True, help_text="Case-sensitive, unique.")
+    description = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    CANCELED = "canceled", "Canceled"
+
+
+MODIFIABLE_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.ACCEPTED, OrderStatus.IN_PROGRESS)
+
+
+class Order(ConcurrentTransitionMixin, models.Model):
+    order_id = models.CharField(max_length=40, unique=True, default=new_order_id, editable=False)
+    account = models.CharField(max_length=24, default=default_account, db_index=True)
+    channel = models.PositiveIntegerField(default=12)
+    status = FSMField(max_length=24, choices=OrderStatus.choices, default=OrderStatus.PENDING, protected=True)
+    currency = models.CharField(max_length=3, default="USD")
+
+    customer_id = models.CharField(max_length=64, blank=True)
+    customer_first_name = models.CharField(max_length=100, blank=True)
+    customer_last_name = models.CharField(max_length=100, blank=True)
+    customer_email = models.EmailField(blank=True, db_index=True)
+    customer_phone = models.CharField(max_length=32, blank=True, db_index=True)
+
+    ship_to_street1 = models.CharField(max_length=200, blank=True)
+    ship_to_street2 = models.CharField(max_length=200, blank=True)
+    ship_to_city = models.CharField(max_length=100, blank=True)
+    ship_to_state = models.CharField(max_length=100, blank=True)
+    ship_to_zip_code = models.CharField(max_length=20, blank=True)
+    ship_to_country = models.CharField(max_length=60, blank=True)
+
+    subtotal = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    tax_total = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    order_total = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    revision = models.PositiveIntegerField(default=1, editable=False)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("act_on_behalf", "Can act on behalf of other employees (service accounts)")]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="order_status_created_idx"),
+            models.Index(fields=["account", "channel"], name="order_account_channel_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_id
+
+    @property
+    def customer_name(self) -> str:
+        return f"{self.customer_first_name} {self.customer_last_name}".strip()
+
+    @property
+    def is_modifiable(self) -> bool:
+        return self.status in MODIFIABLE_ORDER_STATUSES
+
+    # --- workflow: the allowed moves live here and only here ---
+    @transition(
+        field=status,
+        source=OrderStatus.PENDING,
+        target=OrderStatus.ACCEPTED,
+        permission="orders.change_order",
+        custom={"label": "Accept"},
+    )
+    def accept(self) -> None:
+        """Accept the order for fulfilment."""
+
+    @transition(
+        field=status,
+        source=OrderStatus.ACCEPTED,
+        target=OrderStatus.IN_PROGRESS,
+        permission="orders.change_order",
+        custom={"label": "Start fulfilment"},
+    )
+    def start(self) -> None:
+        """Fulfilment has started."""
+
+    @transition(
+        field=status,
+        source=OrderStatus.IN_PROGRESS,
+        target=OrderStatus.COMPLETED,
+        permission="orders.change_order",
+        custom={"label": "Complete"},
+    )
+    def complete(self) -> None:
+        """The order was delivered."""
+
+    @transition(
+        field=status,
+        source=list(MODIFIABLE_ORDER_STATUSES),
+        target=OrderStatus.CANCELED,
+        permission="orders.change_order",
+        custom={"label": "Cancel"},
+    )
+    def cancel(self) -> None:
+        """The order is canceled before completion."""
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    order_item_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    line_number = models.PositiveIntegerField(editable=False)
+    sku = models.CharField(max_length=64, db_index=True)
+    item_id = models.CharField(max_length=64, blank=True)
+    store_item_name = models.CharField(max_length=200)
+    store_item_description = models.TextField(max_length=1000, blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, null=True, blank=True, related_name="items")
+    store_item_size = models.CharField(max_length=50, blank=True)
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(**MONEY)
+    discount = models.DecimalField(**MONEY, default=ZERO)
+    tax = models.DecimalField(**MONEY, default=ZERO)
+    special_instructions = models.TextField(max_length=500, blank=True)
+    preparation_notes = models.TextField(max_length=1000, blank=True)
+    revision = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order_id", "line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_number"], name="orderitem_unique_line"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.line_number} {self.store_item_name}"
+
+    @property
+    def line_subtotal(self) -> Decimal:
+        return self.quantity * self.unit_price - self.discount
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.line_subtotal + self.tax
+
+
+class PaymentStatus(models.TextChoices):
+    AUTHORIZED = "authorized", "Authorized"
+    CAPTURED = "captured", "Captured"
+    FAILED = "failed", "Failed"
+    VOIDED = "voided", "Voided"
+
+
+class Payment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    payment_group_id = models.CharField(max_length=64)
+    payment_method = models.CharField(max_length=40)
+    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CAPTURED)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "payment_group_id"], name="payment_unique_group_per_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_group_id} {self.payment_method} {self.amount} {self.currency}"
+
+
+class ShipmentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SHIPPED = "shipped", "Shipped"
+    IN_TRANSIT = "in_transit", "In transit"
+    DELIVERED = "delivered", "Delivered"
+    RETURNED = "returned", "Returned"
+
+
+class Shipment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    carrier = models.CharField(max_length=60)
+    tracking_number = models.CharField(max_length=100, blank=True, db_index=True)
+    status = models.CharField(max_length=16, choices=ShipmentStatus.choices, default=ShipmentStatus.PENDING)
+    shipped_date = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}".strip()
+
+
+class RefundSource(models.TextChoices):
+    MERCHANT = "merchant", "Merchant"
+    PLATFORM = "platform", "Platform"
+    INSURANCE = "insurance", "Insurance"
+    STORE_CREDIT = "store_credit", "Store credit"
+
+
+class RefundCause(models.TextChoices):
+    NONE = "none", "None"
+    ISSUE = "issue", "Order issue"
+    APPEASEMENT = "appeasement", "Appeasement"
+    RETURN = "return", "Return"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSING = "processing", "Processing"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class Refund(ConcurrentTransitionMixin, models.Model):
+    """One movement of money back to the customer. Created only by ``orders.services.refund_record``."""
+
+    refund_id = models.CharField(max_length=40, unique=True, default=new_refund_id, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
+    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    currency = models.CharField(max_length=3)
+    source = models.CharField(max_length=16, choices=RefundSource.choices)
+    cause_type = models.CharField(max_length=16, choices=RefundCause.choices, default=RefundCause.NONE)
+    cause_id = models.CharField(max_length=64, blank=True, help_text="Public id of the issue, appeasement or return")
+    reason = models.CharField(max_length=255, blank=True)
+    status = FSMField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING, protected=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    external_reference = models.CharField(max_length=100, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["cause_type", "cause_id"], name="refund_cause_idx"),
+            models.Index(fields=["order", "status"], name="refund_order_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.refund_id} {self.amount} {self.currency} ({self.status})"
+
+    @transition(field=status, source=RefundStatus.PENDING, target=RefundStatus.PROCESSING)
+    def start_processing(self) -> None:
+        pass
+
+    @transition(field=status, source=[RefundStatus.PENDING, RefundStatus.PROCESSING], target=RefundStatus.COMPLETED)
+    def mark_completed(self, *, external_reference: str = "") -> None:
+        self.external_reference = external_reference
+        self.processed_at = timezone.now()
+
+    @transition(field=status, source=[RefundStatus.PENDING, RefundStatus.PROCESSING], target=RefundStatus.FAILED)
+    def mark_failed(self, *, reason: str = "") -> None:
+        self.failure_reason = reason[:255]
+        self.processed_at = timezone.now()

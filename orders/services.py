@@ -1,0 +1,425 @@
+"""Every write to orders, items and the refund ledger. Views, admin and commands call these."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
+
+from config.errors import (
+    ConcurrentUpdate,
+    Duplicate,
+    InvalidFieldValue,
+    InvalidStatusTransition,
+    ItemNotFound,
+    OrderNotFound,
+    OrderNotModifiable,
+    PermissionDenied,
+    RefundProcessingError,
+    ValidationFailed,
+)
+from config.history import save_with_history
+from config.tasks import enqueue_after_commit
+from orders.models import (
+    ZERO,
+    Category,
+    Order,
+    OrderItem,
+    Payment,
+    Refund,
+    RefundCause,
+    RefundSource,
+    RefundStatus,
+    Shipment,
+)
+from orders.selectors import order_money
+
+logger = logging.getLogger(__name__)
+CENT = Decimal("0.01")
+
+
+# --------------------------------------------------------------------------- orders
+
+
+def order_get(order_id: str, *, for_update: bool = False) -> Order:
+    qs = Order.objects.select_for_update() if for_update else Order.objects
+    order = qs.filter(order_id=order_id).first()
+    if order is None:
+        raise OrderNotFound(order_id=order_id)
+    return order
+
+
+@transaction.atomic
+def order_create(*, actor, data: dict[str, Any]) -> Order:
+    """Create an order with its items, payments and shipments. Totals are computed here."""
+    order_id = data.get("order_id")
+    if order_id and Order.objects.filter(order_id=order_id).exists():
+        raise Duplicate("An order with this order_id already exists", field="order_id", provided_value=order_id)
+
+    currency = data.get("currency") or "USD"
+    items = data["items"]
+    problems: list[dict[str, str]] = []
+    names = [i["store_item_name"].strip().casefold() for i in items]
+    for index, name in enumerate(names):
+        if names.index(name) != index:
+            problems.append({"field": f"items[{index}].store_item_name", "error": "Must be unique within the order"})
+    categories: dict[str, Category] = {
+        c.name: c for c in Category.objects.filter(name__in={i["store_item_category"] for i in items})
+    }
+    for index, item in enumerate(items):
+        if item["store_item_category"] not in categories:
+            raise InvalidFieldValue(f"items[{index}].store_item_category", item["store_item_category"])
+        if item.get("discount", ZERO) > item["quantity"] * item["unit_price"]:
+            problems.append({"field": f"items[{index}].discount", "error": "Cannot exceed quantity x unit_price"})
+    for index, payment in enumerate(data.get("payments", [])):
+        if payment.get("currency", currency) != currency:
+            problems.append({"field": f"payments[{index}].currency", "error": f"Must be the order currency {currency}"})
+    group_ids = [p["payment_group_id"] for p in data.get("payments", [])]
+    if len(group_ids) != len(set(group_ids)):
+        problems.append({"field": "payments", "error": "payment_group_id must be unique within the order"})
+
+    subtotal = sum((i["quantity"] * i["unit_price"] - i.get("discount", ZERO) for i in items), ZERO)
+    tax_total = sum((i.get("tax", ZERO) for i in items), ZERO)
+    order_total = (subtotal + tax_total).quantize(CENT)
+    paid = sum((p["amount"] for p in data.get("payments", [])), ZERO)
+    if paid > order_total:
+        problems.append({"field": "payments", "error": f"Payments ({paid}) exceed the order total ({order_total})"})
+    if problems:
+        raise ValidationFailed(problems)
+
+    customer = data.get("customer") or {}
+    ship_to = data.get("ship_to") or {}
+    order = Order(
+        currency=currency,
+        customer_id=customer.get("customer_id", ""),
+        customer_first_name=customer.get("first_name", ""),
+        customer_last_name=customer.get("last_name", ""),
+        customer_email=customer.get("email", ""),
+        customer_phone=customer.get("phone", ""),
+        ship_to_street1=ship_to.get("street1", ""),
+        ship_to_street2=ship_to.get("street2", ""),
+        ship_to_city=ship_to.get("city", ""),
+        ship_to_state=ship_to.get("state", ""),
+        ship_to_zip_code=ship_to.get("zip_code", ""),
+        ship_to_country=ship_to.get("country", ""),
+        subtotal=subtotal.quantize(CENT),
+        tax_total=tax_total.quantize(CENT),
+        order_total=order_total,
+    )
+    if order_id:
+        order.order_id = order_id
+    if data.get("account"):
+        order.account = data["account"]
+    if data.get("channel") is not None:
+        order.channel = data["channel"]
+    save_with_history(order, actor=actor, reason="Order created")
+
+    for line_number, item in enumerate(items, start=1):
+        save_with_history(
+            OrderItem(
+                order=order,
+                line_number=line_number,
+                sku=item["sku"],
+                item_id=item.get("item_id", ""),
+                store_item_name=item["store_item_name"].strip(),
+                store_item_description=item.get("store_item_description", ""),
+                category=categories[item["store_item_category"]],
+                store_item_size=item.get("store_item_size", ""),
+                quantity=item["quantity"],
+                unit_price=item["unit_price"],
+                discount=item.get("discount", ZERO),
+                tax=item.get("tax", ZERO),
+                special_instructions=item.get("special_instructions", ""),
+                preparation_notes=item.get("preparation_notes", ""),
+            ),
+            actor=actor,
+            reason="Order created",
+        )
+    for payment in data.get("payments", []):
+        save_with_history(
+            Payment(
+                order=order,
+                payment_group_id=payment["payment_group_id"],
+                payment_method=payment["payment_method"],
+                amount=payment["amount"],
+                currency=payment.get("currency", currency),
+                status=payment.get("status", "captured"),
+            ),
+            actor=actor,
+            reason="Order created",
+        )
+    for shipment in data.get("shipments", []):
+        save_with_history(Shipment(order=order, **shipment), actor=actor, reason="Order created")
+    return order
+
+
+def order_allowed_statuses(order: Order) -> list[str]:
+    return [t.target for t in order.get_available_status_transitions()]
+
+
+@transaction.atomic
+def order_change_status(*, order_id: str, actor, status: str, reason: str = "") -> tuple[Order, str]:
+    """Move an order along its workflow to ``status``. Returns (order, previous status)."""
+    order = order_get(order_id, for_update=True)
+    previous = order.status
+    transitions = [t for t in order.get_available_status_transitions() if t.target == status]
+    if not transitions:
+        raise InvalidStatusTransition(
+            f"Cannot move an order from {previous} to {status}",
+            current_status=previous,
+            requested_status=status,
+            allowed_transitions=order_allowed_statuses(order),
+        )
+    transition = transitions[0]
+    if not transition.has_perm(order, actor):
+        raise PermissionDenied(f"Moving an order to {status} needs the permission {transition.permission}")
+    return _order_apply_transition(order=order, actor=actor, name=transition.name, reason=reason), previous
+
+
+@transaction.atomic
+def order_transition(*, order: Order, actor, transition: str, reason: str = "") -> Order:
+    """Apply the named transition (admin buttons)."""
+    order = order_get(order.order_id, for_update=True)
+    method = getattr(order, transition, None)
+    if method is None or not hasattr(method, "_django_fsm"):
+        raise InvalidStatusTransition(f"Unknown transition {transition}")
+    available = {t.name: t for t in order.get_available_status_transitions()}
+    if transition not in available:
+        raise InvalidStatusTransition(
+            f"Cannot {transition} an order in status {order.status}",
+            current_status=order.status,
+            allowed_transitions=order_allowed_statuses(order),
+        )
+    if not available[transition].has_perm(order, actor):
+        raise PermissionDenied(f"This move needs the permission {available[transition].permission}")
+    return _order_apply_transition(order=order, actor=actor, name=transition, reason=reason)
+
+
+def _order_apply_transition(*, order: Order, actor, name: str, reason: str) -> Order:
+    previous = order.status
+    try:
+        getattr(order, name)()
+    except TransitionNotAllowed as exc:
+        raise InvalidStatusTransition(
+            str(exc), current_status=previous, allowed_transitions=order_allowed_statuses(order)
+        ) from exc
+    order.revision += 1
+    try:
+        save_with_history(order, actor=actor, reason=reason or f"Status {previous} -> {order.status}")
+    except ConcurrentTransition as exc:
+        raise ConcurrentUpdate() from exc
+    return order
+
+
+# --------------------------------------------------------------------------- order items
+
+ITEM_EDITABLE_FIELDS = (
+    "special_instructions",
+    "store_item_name",
+    "store_item_description",
+    "store_item_category",
+    "store_item_size",
+    "preparation_notes",
+)
+
+
+@dataclass(frozen=True)
+class ItemUpdateResult:
+    item: OrderItem
+    updated_fields: list[str]
+    timestamp: datetime
+
+
+def _parse_uuid(value: str):
+    import uuid
+
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+@transaction.atomic
+def order_item_update(*, order_id: str, order_item_id: str, actor, changes: dict[str, Any]) -> ItemUpdateResult:
+    """Update an item's metadata (seed 003). ``changes`` holds only fields the caller sent."""
+    order = order_get(order_id, for_update=True)
+    item_uuid = _parse_uuid(order_item_id)
+    item = (
+        OrderItem.objects.select_for_update().select_related("category").filter(order=order, order_item_id=item_uuid).first()
+        if item_uuid
+        else None
+    )
+    if item is None:
+        raise ItemNotFound(order_item_id=str(order_item_id))
+    if not order.is_modifiable:
+        raise OrderNotModifiable(current_status=order.status)
+
+    new_values: dict[str, Any] = {}
+    if "store_item_category" in changes:
+        name = changes["store_item_category"]
+        if name is None:
+            raise ValidationFailed.single("store_item_category", "Cannot be null")
+        category = Category.objects.filter(name=name).first()
+        if category is None or category.name != name:  # case-sensitive, whatever the DB collation
+            raise InvalidFieldValue("store_item_category", name)
+        new_values["category"] = category
+    if "store_item_name" in changes:
+        name = (changes["store_item_name"] or "").strip()
+        if not name:
+            raise ValidationFailed.single("store_item_name", "Cannot be empty")
+        clash = [
+            other
+            for other in OrderItem.objects.filter(order=order).exclude(pk=item.pk).values_list("store_item_name", flat=True)
+            if other.strip().casefold() == name.casefold()
+        ]
+        if clash:
+            raise ValidationFailed.single("store_item_name", "Must be unique within the order")
+        new_values["store_item_name"] = name
+    for field_name in ("special_instructions", "store_item_description", "store_item_size", "preparation_notes"):
+        if field_name in changes:
+            new_values[field_name] = changes[field_name] or ""
+
+    updated_fields: list[str] = []
+    for attr, value in new_values.items():
+        api_name = "store_item_category" if attr == "category" else attr
+        if getattr(item, attr) != value:
+            setattr(item, attr, value)
+            updated_fields.append(api_name)
+    updated_fields.sort(key=ITEM_EDITABLE_FIELDS.index)
+
+    now = timezone.now()
+    if updated_fields:
+        item.revision += 1
+        save_with_history(item, actor=actor, reason=f"Item updated: {', '.join(updated_fields)}")
+        from orders.tasks import notify_fulfillment
+
+        enqueue_after_commit(notify_fulfillment, str(item.order_item_id), updated_fields, actor.username)
+    return ItemUpdateResult(item=item, updated_fields=updated_fields, timestamp=now)
+
+
+# --------------------------------------------------------------------------- categories
+
+
+@transaction.atomic
+def category_create(*, actor, name: str, description: str = "") -> Category:
+    name = name.strip()
+    if not name:
+        raise ValidationFailed.single("name", "Cannot be empty")
+    if Category.objects.filter(name=name).exists():
+        raise Duplicate("A category with this name already exists", field="name", provided_value=name)
+    category = Category(name=name, description=description)
+    save_with_history(category, actor=actor, reason="Category created")
+    return category
+
+
+# --------------------------------------------------------------------------- the refund ledger
+
+
+def refund_record(
+    *,
+    order: Order,
+    actor,
+    amount: Decimal,
+    source: str,
+    cause_type: str = RefundCause.NONE,
+    cause_id: str = "",
+    reason: str = "",
+    payment: Payment | None = None,
+    currency: str | None = None,
+) -> Refund:
+    """Record a refund: the only way money goes back to a customer.
+
+    Locks the order row and refuses (``REFUND_PROCESSING_ERROR``, with ``refundable_amount``) any
+    amount that is not positive or that would take the order's non-failed refunds past what its
+    payments captured. Processing runs in a background task after commit.
+    """
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        paid, refunded = order_money(locked)
+        refundable = max(paid - refunded, ZERO)
+        try:
+            amount = Decimal(amount)
+        except Exception as exc:  # noqa: BLE001 - any unparsable amount is a refusal
+            raise RefundProcessingError("Refund amount is not a number", refundable_amount=refundable) from exc
+        if not amount.is_finite() or amount <= ZERO:
+            raise RefundProcessingError("Refund amount must be positive", refundable_amount=refundable)
+        if amount != amount.quantize(CENT):
+            raise RefundProcessingError("Refund amount has more than two decimal places", refundable_amount=refundable)
+        if source not in RefundSource.values:
+            raise RefundProcessingError(f"Unknown refund source '{source}'", refundable_amount=refundable)
+        if currency and currency != locked.currency:
+            raise RefundProcessingError(
+                f"Refund currency {currency} differs from the order currency {locked.currency}",
+                refundable_amount=refundable,
+            )
+        if payment is not None and payment.order_id != locked.pk:
+            raise RefundProcessingError("The payment does not belong to this order", refundable_amount=refundable)
+        if amount > refundable:
+            raise RefundProcessingError(
+                f"Refund of {amount} exceeds the refundable amount {refundable} on order {locked.order_id}",
+                refundable_amount=refundable,
+                requested_amount=amount,
+                currency=locked.currency,
+            )
+        refund = Refund(
+            order=locked,
+            payment=payment,
+            amount=amount,
+            currency=locked.currency,
+            source=source,
+            cause_type=cause_type,
+            cause_id=cause_id,
+            reason=reason[:255],
+            requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        save_with_history(refund, actor=actor, reason=f"Refund requested ({source})")
+        from orders.tasks import process_refund
+
+        enqueue_after_commit(process_refund, refund.pk)
+        return refund
+
+
+def refund_process(*, refund_pk: int) -> str:
+    """Send a pending refund to its processor (background task). Returns the final status.
+
+    Store credit completes at once. Other sources go through the configured processor; a failed
+    refund frees its amount on the order again.
+    """
+    from orders.refund_processors import get_refund_processor
+
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().filter(pk=refund_pk).first()
+        if refund is None or refund.status != RefundStatus.PENDING:
+            return refund.status if refund else "missing"
+        if refund.source == RefundSource.STORE_CREDIT:
+            refund.mark_completed(external_reference=f"store_credit_{refund.refund_id}")
+            save_with_history(refund, actor=None, reason="Store credit issued")
+            return refund.status
+        refund.start_processing()
+        save_with_history(refund, actor=None, reason="Sent to the refund processor")
+
+    try:
+        result = get_refund_processor().refund(refund)
+    except Exception as exc:  # noqa: BLE001 - a processor crash is a failed refund, never a lost one
+        logger.exception("refund processor crashed for %s", refund.refund_id)
+        from orders.refund_processors import ProcessorResult
+
+        result = ProcessorResult(ok=False, failure_reason=f"Processor error: {exc}")
+
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund_pk)
+        if refund.status != RefundStatus.PROCESSING:
+            return refund.status
+        if result.ok:
+            refund.mark_completed(external_reference=result.external_reference)
+            save_with_history(refund, actor=None, reason="Refund completed by the processor")
+        else:
+            refund.mark_failed(reason=result.failure_reason)
+            save_with_history(refund, actor=None, reason=f"Refund failed: {result.failure_reason}"[:100])
+        return refund.status

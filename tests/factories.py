@@ -1,0 +1,91 @@
+"""factory_boy factories shared by every app's tests."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from config.people import employee_upsert
+from orders.models import Category, Order, OrderItem, Payment, Shipment
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """An order with no items; use ``order_with_items`` for a consistent paid order."""
+
+    class Meta:
+        model = Order
+
+    currency = "USD"
+    customer_id = factory.Sequence(lambda n: f"cust{n:05d}")
+    customer_first_name = "Mark"
+    customer_last_name = "Styler"
+    customer_email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    customer_phone = factory.Sequence(lambda n: f"555-555-{n:04d}")
+    ship_to_street1 = "10400 NE 4th St"
+    ship_to_city = "Bellevue"
+    ship_to_state = "WA"
+    ship_to_zip_code = "98004"
+    ship_to_country = "USA"
+
+
+class OrderItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderItem
+
+    order = factory.SubFactory(OrderFactory)
+    line_number = factory.Sequence(lambda n: n + 1)
+    sku = factory.Sequence(lambda n: f"SKU{n:06d}")
+    store_item_name = factory.Sequence(lambda n: f"Item {n}")
+    category = factory.SubFactory(CategoryFactory, name="Home")
+    store_item_size = "1 count"
+    quantity = 1
+    unit_price = Decimal("10.00")
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    order = factory.SubFactory(OrderFactory)
+    payment_group_id = factory.Sequence(lambda n: f"pg{n + 1000}")
+    payment_method = "Visa"
+    amount = Decimal("10.00")
+    currency = "USD"
+
+
+class ShipmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Shipment
+
+    order = factory.SubFactory(OrderFactory)
+    carrier = "USPS"
+    tracking_number = factory.Sequence(lambda n: f"9400{n:08d}")
+
+
+def order_with_items(*, items: int = 2, unit_price: Decimal = Decimal("10.00"), quantity: int = 1, status=None, **kw):
+    """A paid order: ``items`` lines, one captured payment of the order total.
+
+    ``status`` sets the workflow state directly, which only test data may do.
+    """
+    order = OrderFactory(**kw)
+    total = Decimal("0.00")
+    for n in range(items):
+        item = OrderItemFactory(order=order, line_number=n + 1, unit_price=unit_price, quantity=quantity)
+        total += item.line_total
+    Order.objects.filter(pk=order.pk).update(subtotal=total, order_total=total, **({"status": status} if status else {}))
+    PaymentFactory(order=order, amount=total)
+    order.refresh_from_db()
+    return order
+
+
+def employee(employee_id: str, role: str = "agent"):
+    user, _token = employee_upsert(employee_id=employee_id, role=role, password="pass-" + employee_id)
+    return get_user_model().objects.get(pk=user.pk)
