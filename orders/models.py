@@ -42,9 +42,12 @@ class OrderStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", "In progress"
     COMPLETED = "completed", "Completed"
     CANCELED = "canceled", "Canceled"
+    PARTIALLY_RETURNED = "partially_returned", "Partially returned"
+    RETURNED = "returned", "Returned"
 
 
 MODIFIABLE_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.ACCEPTED, OrderStatus.IN_PROGRESS)
+RETURNABLE_ORDER_STATUSES = (OrderStatus.COMPLETED, OrderStatus.PARTIALLY_RETURNED)
 
 
 class Order(ConcurrentTransitionMixin, models.Model):
@@ -136,6 +139,27 @@ class Order(ConcurrentTransitionMixin, models.Model):
     )
     def cancel(self) -> None:
         """The order is canceled before completion."""
+
+    # Returns (issue 5): only ``returns.services`` calls these, after recording the Return.
+    @transition(
+        field=status,
+        source=list(RETURNABLE_ORDER_STATUSES),
+        target=OrderStatus.PARTIALLY_RETURNED,
+        permission="returns.add_return",
+        custom={"label": "Return partially", "admin": False},
+    )
+    def return_partially(self) -> None:
+        """Some items came back; others are still with the customer."""
+
+    @transition(
+        field=status,
+        source=list(RETURNABLE_ORDER_STATUSES),
+        target=OrderStatus.RETURNED,
+        permission="returns.add_return",
+        custom={"label": "Return fully", "admin": False},
+    )
+    def return_fully(self) -> None:
+        """Everything that was bought has been returned."""
 
 
 class OrderItem(models.Model):
