@@ -245,6 +245,16 @@ def _parse_uuid(value: str):
         return None
 
 
+def order_item_get(*, order_id: str, order_item_id: str) -> OrderItem:
+    """The item ``order_item_id`` of order ``order_id``; ITEM_NOT_FOUND for a malformed id or another order's item."""
+    order = order_get(order_id)
+    item_uuid = _parse_uuid(order_item_id)
+    item = OrderItem.objects.filter(order=order, order_item_id=item_uuid).first() if item_uuid else None
+    if item is None:
+        raise ItemNotFound(order_item_id=str(order_item_id))
+    return item
+
+
 @transaction.atomic
 def order_item_update(*, order_id: str, order_item_id: str, actor, changes: dict[str, Any]) -> ItemUpdateResult:
     """Update an item's metadata (seed 003). ``changes`` holds only fields the caller sent."""
@@ -423,3 +433,13 @@ def refund_process(*, refund_pk: int) -> str:
             refund.mark_failed(reason=result.failure_reason)
             save_with_history(refund, actor=None, reason=f"Refund failed: {result.failure_reason}"[:100])
         return refund.status
+
+
+@transaction.atomic
+def category_update(*, actor, category: Category, description: str) -> Category:
+    """Categories keep their name (items and clients match on it); only the description changes."""
+    category = Category.objects.select_for_update().get(pk=category.pk)
+    if category.description != description:
+        category.description = description
+        save_with_history(category, actor=actor, reason="Category description changed")
+    return category

@@ -1,0 +1,384 @@
+"""Orders in the admin. Every write goes through orders.services; refunds are never edited here."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin
+from config.errors import DomainError
+from orders import selectors, services
+from orders.models import Category, Order, OrderItem, Payment, Refund, RefundSource, Shipment
+
+
+class OrderItemInline(ReadOnlyInline):
+    model = OrderItem
+    fields = (
+        "line_number",
+        "sku",
+        "store_item_name",
+        "category",
+        "store_item_size",
+        "quantity",
+        "unit_price",
+        "discount",
+        "tax",
+        "special_instructions",
+    )
+    readonly_fields = fields
+    ordering = ("line_number",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("category")
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ("payment_group_id", "payment_method", "amount", "currency", "status")
+    readonly_fields = fields
+    show_change_link = False
+
+
+class ShipmentInline(ReadOnlyInline):
+    model = Shipment
+    fields = ("carrier", "tracking_number", "status", "shipped_date")
+    readonly_fields = fields
+    show_change_link = False
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = (
+        "refund_id",
+        "amount",
+        "currency",
+        "source",
+        "status",
+        "cause_type",
+        "cause_id",
+        "requested_by",
+        "failure_reason",
+        "created_at",
+    )
+    readonly_fields = fields
+    ordering = ("created_at",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("requested_by")
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    source = forms.ChoiceField(choices=RefundSource.choices)
+    reason = forms.CharField(max_length=255, required=False, widget=forms.TextInput(attrs={"size": 60}))
+
+
+@admin.register(Order)
+class OrderAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
+    fsm_fields = ["status"]
+    list_display = (
+        "order_id",
+        "customer_name_display",
+        "customer_email",
+        "customer_phone",
+        "status",
+        "channel",
+        "order_total",
+        "currency",
+        "created_at",
+    )
+    list_filter = ("status", "channel", "created_at")
+    search_fields = ("=order_id", "=customer_email", "=customer_phone")
+    search_help_text = "Exact order id, customer email or phone"
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    list_per_page = 50
+    inlines = [OrderItemInline, PaymentInline, ShipmentInline, RefundInline]
+    readonly_fields = (
+        "order_id",
+        "account",
+        "channel",
+        "status",
+        "currency",
+        "customer_id",
+        "customer_first_name",
+        "customer_last_name",
+        "customer_email",
+        "customer_phone",
+        "ship_to_street1",
+        "ship_to_street2",
+        "ship_to_city",
+        "ship_to_state",
+        "ship_to_zip_code",
+        "ship_to_country",
+        "subtotal",
+        "tax_total",
+        "order_total",
+        "money_summary",
+        "revision",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("order_id", "status", "account", "channel", "currency", "revision")}),
+        (
+            "Customer",
+            {
+                "fields": (
+                    "customer_id",
+                    ("customer_first_name", "customer_last_name"),
+                    "customer_email",
+                    "customer_phone",
+                )
+            },
+        ),
+        (
+            "Ship to",
+            {
+                "fields": (
+                    "ship_to_street1",
+                    "ship_to_street2",
+                    ("ship_to_city", "ship_to_state"),
+                    ("ship_to_zip_code", "ship_to_country"),
+                )
+            },
+        ),
+        ("Money", {"fields": (("subtotal", "tax_total", "order_total"), "money_summary")}),
+        ("Times", {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(description="Customer", ordering="customer_last_name")
+    def customer_name_display(self, obj: Order) -> str:
+        return obj.customer_name
+
+    @admin.display(description="Refunds")
+    def money_summary(self, obj: Order):
+        paid, refunded = selectors.order_money(obj)
+        url = reverse("admin:orders_order_refund", args=[obj.pk])
+        return format_html(
+            "Paid {} {} · refunded {} · refundable {} &nbsp; <a class='button' href='{}'>Record a refund</a>",
+            paid,
+            obj.currency,
+            refunded,
+            max(paid - refunded, Decimal("0.00")),
+            url,
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False  # orders arrive from the storefront through the API
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Every field is read-only: the only writes are transitions and refunds, both through services.
+        return
+
+    def save_related(self, request, form, formsets, change) -> None:
+        return
+
+    def apply_transition(self, request, obj, transition_name, form_data):
+        services.order_transition(
+            order=obj, actor=request.user, transition=transition_name, reason=f"Admin: {transition_name}"
+        )
+
+    def get_urls(self):
+        return [
+            path("<path:object_id>/refund/", self.admin_site.admin_view(self.refund_view), name="orders_order_refund"),
+            *super().get_urls(),
+        ]
+
+    def refund_view(self, request, object_id):
+        order = get_object_or_404(Order, pk=object_id)
+        if not request.user.has_perm("orders.add_refund"):
+            messages.error(request, "You do not have permission to refund.")
+            return redirect("admin:orders_order_change", order.pk)
+        paid, refunded = selectors.order_money(order)
+        form = RefundForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = services.refund_record(
+                    order=order,
+                    actor=request.user,
+                    amount=form.cleaned_data["amount"],
+                    source=form.cleaned_data["source"],
+                    reason=form.cleaned_data["reason"] or "Admin refund",
+                )
+            except DomainError as err:
+                form.add_error(None, err.message)
+            else:
+                messages.success(request, f"Refund {refund.refund_id} of {refund.amount} {refund.currency} recorded.")
+                return redirect("admin:orders_order_change", order.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": order,
+            "title": f"Record a refund on order {order.order_id}",
+            "form": form,
+            "paid": paid,
+            "refunded": refunded,
+            "refundable": max(paid - refunded, Decimal("0.00")),
+        }
+        return TemplateResponse(request, "admin/orders/order/refund.html", context)
+
+
+class OrderItemForm(forms.ModelForm):
+    class Meta:
+        model = OrderItem
+        fields = (
+            "store_item_name",
+            "store_item_description",
+            "category",
+            "store_item_size",
+            "special_instructions",
+            "preparation_notes",
+        )
+        widgets = {
+            "special_instructions": forms.Textarea(attrs={"rows": 3}),
+            "preparation_notes": forms.Textarea(attrs={"rows": 3}),
+            "store_item_description": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].required = True
+
+
+@admin.register(OrderItem)
+class OrderItemAdmin(SimpleHistoryAdmin):
+    form = OrderItemForm
+    list_display = ("order", "line_number", "sku", "store_item_name", "category", "quantity", "unit_price")
+    list_select_related = ("order", "category")
+    search_fields = ("=order__order_id", "=sku")
+    readonly_fields = (
+        "order",
+        "order_item_id",
+        "line_number",
+        "sku",
+        "item_id",
+        "quantity",
+        "unit_price",
+        "discount",
+        "tax",
+        "revision",
+    )
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        field_map = {"category": "store_item_category"}
+        changes = {}
+        for name in form.changed_data:
+            value = form.cleaned_data[name]
+            changes[field_map.get(name, name)] = value.name if name == "category" and value else value
+        if not changes:
+            return
+        try:
+            services.order_item_update(
+                order_id=obj.order.order_id, order_item_id=str(obj.order_item_id), actor=request.user, changes=changes
+            )
+        except DomainError as err:
+            request._service_error = err
+            detail = "; ".join(f"{e['field']}: {e['error']}" for e in err.extra.get("validation_errors", []))
+            self.message_user(request, f"Not saved: {err.message}{' — ' + detail if detail else ''}", messages.ERROR)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        return
+
+    def response_change(self, request, obj):
+        if getattr(request, "_service_error", None):
+            return redirect(request.path)
+        return super().response_change(request, obj)
+
+
+class CategoryForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ("name", "description")
+
+
+@admin.register(Category)
+class CategoryAdmin(SimpleHistoryAdmin):
+    form = CategoryForm
+    list_display = ("name", "description", "item_count")
+    search_fields = ("name",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_item_count=Count("items"))
+
+    @admin.display(description="Items", ordering="_item_count")
+    def item_count(self, obj) -> int:
+        return obj._item_count
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("name",) if obj else ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        try:
+            if change:
+                saved = services.category_update(
+                    actor=request.user, category=obj, description=form.cleaned_data["description"]
+                )
+            else:
+                saved = services.category_create(
+                    actor=request.user, name=form.cleaned_data["name"], description=form.cleaned_data["description"]
+                )
+            obj.pk = saved.pk
+        except DomainError as err:
+            request._service_error = err
+            self.message_user(request, f"Not saved: {err.message}", messages.ERROR)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_service_error", None):
+            return redirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+
+@admin.register(Refund)
+class RefundAdmin(SimpleHistoryAdmin):
+    """Read-only: money moves only through orders.services.refund_record."""
+
+    list_display = (
+        "refund_id",
+        "order",
+        "amount",
+        "currency",
+        "source",
+        "status",
+        "cause_type",
+        "cause_id",
+        "requested_by",
+        "created_at",
+    )
+    list_filter = ("status", "source", "cause_type", "created_at")
+    list_select_related = ("order", "requested_by")
+    search_fields = ("=refund_id", "=order__order_id", "=cause_id")
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,242 @@
+"""Demo data: categories, employees with known passwords, orders in every status.
+
+Repeatable: orders have deterministic ids (7xxx-xxxx-xxxxx) and existing ones are skipped. Rows
+are written in batches with ``bulk_create_with_history`` so history stays complete at scale.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import zlib
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from config.people import employee_upsert
+from orders import services
+from orders.models import Category, Order, OrderItem, OrderStatus, Payment, Refund, RefundSource, Shipment
+
+DEMO_EMPLOYEES = [
+    ("emp_cs_001", "agent", "agent-demo-001"),
+    ("emp_cs_002", "agent", "agent-demo-002"),
+    ("emp_mgr_001", "manager", "manager-demo-001"),
+    ("svc_demo", "service", None),
+]
+
+CATEGORIES = {
+    "Home": [
+        ("Luminous Cushion Lagoon", "1 count", "4.50"),
+        ("Linen Throw Blanket", "Large", "39.00"),
+        ("Ceramic Vase", "Medium", "24.00"),
+    ],
+    "Snacks": [
+        ("Pearson Nut Roll King", "1 count", "2.49"),
+        ("Sea Salt Crackers", "Small", "3.99"),
+        ("Dark Chocolate Almonds", "Medium", "6.75"),
+    ],
+    "Beverages": [("Cold Brew Coffee", "1 count", "4.25"), ("Sparkling Water 12-pack", "Large", "7.99")],
+    "Apparel": [("Merino Wool Socks", "Medium", "18.00"), ("Rain Jacket", "Large", "89.00")],
+    "Electronics": [("USB-C Charger", "1 count", "29.99"), ("Wireless Earbuds", "1 count", "79.00")],
+    "Beauty": [("Lavender Hand Cream", "Small", "12.00")],
+    "Toys": [("Wooden Puzzle", "1 count", "15.50")],
+    "Garden": [("Herb Seed Kit", "1 count", "9.95")],
+}
+FIRST = ["Mark", "Ana", "Wei", "Priya", "John", "Fatima", "Lukas", "Sofia", "Kenji", "Amara"]
+LAST = ["Styler", "Garcia", "Chen", "Patel", "Smith", "Khan", "Muller", "Rossi", "Tanaka", "Okafor"]
+CITIES = [("Bellevue", "WA", "98004"), ("Austin", "TX", "73301"), ("Denver", "CO", "80202"), ("Boston", "MA", "02108")]
+STATUS_WEIGHTS = [
+    (OrderStatus.PENDING, 10),
+    (OrderStatus.ACCEPTED, 10),
+    (OrderStatus.IN_PROGRESS, 15),
+    (OrderStatus.COMPLETED, 55),
+    (OrderStatus.CANCELED, 10),
+]
+
+
+def demo_order_id(index: int) -> str:
+    digits = f"{index:012d}"
+    return f"7{digits[:3]}-{digits[3:7]}-{digits[7:]}"
+
+
+class Command(BaseCommand):
+    help = "Create demo data (categories, employees with passwords, orders in every status). Repeatable."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--orders", type=int, default=60, help="How many demo orders (default 60).")
+        parser.add_argument("--batch", type=int, default=1000, help="Orders written per transaction.")
+        parser.add_argument("--refunds", type=int, default=None, help="Refunds to record through the ledger.")
+
+    def handle(self, *args, orders: int, batch: int, refunds: int | None, **options):
+        self.employees = self.seed_employees()
+        self.categories = self.seed_categories()
+        self.seed_orders(orders, batch)
+        self.seed_refunds(refunds if refunds is not None else min(max(orders // 10, 3), 200))
+        self.print_logins()
+
+    # ------------------------------------------------------------------ employees and categories
+    def seed_employees(self):
+        users = {}
+        for employee_id, role, password in DEMO_EMPLOYEES:
+            user, token = employee_upsert(
+                employee_id=employee_id, role=role, password=password, email=f"{employee_id}@example.com"
+            )
+            users[employee_id] = (user, token, password, role)
+        return users
+
+    def seed_categories(self):
+        existing = {c.name: c for c in Category.objects.all()}
+        new = [Category(name=name, description=f"{name} products") for name in CATEGORIES if name not in existing]
+        if new:
+            bulk_create_with_history(new, Category, default_user=self.manager, default_change_reason="Demo data")
+        return {c.name: c for c in Category.objects.all()}
+
+    @property
+    def manager(self):
+        return self.employees["emp_mgr_001"][0]
+
+    # ------------------------------------------------------------------ orders
+    def seed_orders(self, total: int, batch: int) -> None:
+        started = time.monotonic()
+        created = 0
+        for start in range(1, total + 1, batch):
+            indexes = range(start, min(start + batch, total + 1))
+            ids = [demo_order_id(i) for i in indexes]
+            existing = set(Order.objects.filter(order_id__in=ids).values_list("order_id", flat=True))
+            todo = [i for i in indexes if demo_order_id(i) not in existing]
+            if todo:
+                with transaction.atomic():
+                    created += self.write_batch(todo)
+            done = indexes[-1]
+            if total >= batch or done == total:
+                rate = created / max(time.monotonic() - started, 1e-6)
+                self.stdout.write(f"orders {done}/{total} (new {created}, {rate:,.0f} orders/s)")
+        self.stdout.write(self.style.SUCCESS(f"{created} new demo orders, {total - created} already there"))
+
+    def write_batch(self, indexes: list[int]) -> int:
+        now = timezone.now()
+        orders, lines, payments, shipments = [], [], [], []
+        statuses = [s for s, _ in STATUS_WEIGHTS]
+        weights = [w for _, w in STATUS_WEIGHTS]
+        for index in indexes:
+            rnd = random.Random(index)
+            first, last = rnd.choice(FIRST), rnd.choice(LAST)
+            city, state, zip_code = rnd.choice(CITIES)
+            status = rnd.choices(statuses, weights)[0]
+            created_at = now - timedelta(days=rnd.randint(0, 90), minutes=rnd.randint(0, 1440))
+            order = Order(
+                order_id=demo_order_id(index),
+                status=status,
+                currency="USD",
+                channel=rnd.choice([12, 12, 14]),
+                customer_id=f"cust{index % 5000:05d}",
+                customer_first_name=first,
+                customer_last_name=last,
+                customer_email=f"{first.lower()}.{last.lower()}{index % 5000}@example.com",
+                customer_phone=f"555-{rnd.randint(100, 999)}-{rnd.randint(1000, 9999)}",
+                ship_to_street1=f"{rnd.randint(1, 9999)} Main St",
+                ship_to_city=city,
+                ship_to_state=state,
+                ship_to_zip_code=zip_code,
+                ship_to_country="USA",
+                created_at=created_at,
+            )
+            subtotal = tax_total = Decimal("0.00")
+            order_lines = []
+            products = [(cat, p) for cat, ps in CATEGORIES.items() for p in ps]
+            for line_number, (cat, (name, size, price)) in enumerate(rnd.sample(products, rnd.randint(1, 4)), 1):
+                quantity = rnd.randint(1, 6)
+                unit_price = Decimal(price)
+                discount = Decimal("1.00") if rnd.random() < 0.2 else Decimal("0.00")
+                tax = (quantity * unit_price * Decimal("0.01")).quantize(Decimal("0.01"))
+                subtotal += quantity * unit_price - discount
+                tax_total += tax
+                order_lines.append(
+                    OrderItem(
+                        line_number=line_number,
+                        sku=f"{1538900 + zlib.crc32(name.encode()) % 1000}",
+                        item_id=str(1000000000 + line_number),
+                        store_item_name=name,
+                        category=self.categories[cat],
+                        store_item_size=size,
+                        quantity=quantity,
+                        unit_price=unit_price,
+                        discount=discount,
+                        tax=tax,
+                        created_at=created_at,
+                    )
+                )
+            order.subtotal, order.tax_total, order.order_total = subtotal, tax_total, subtotal + tax_total
+            orders.append(order)
+            lines.append(order_lines)
+            payments.append(
+                Payment(
+                    payment_group_id=f"pg{index}",
+                    payment_method=rnd.choice(["Visa", "Mastercard", "Amex", "PayPal"]),
+                    amount=order.order_total,
+                    currency="USD",
+                    created_at=created_at,
+                )
+            )
+            if status in (OrderStatus.IN_PROGRESS, OrderStatus.COMPLETED):
+                shipments.append(
+                    Shipment(
+                        carrier=rnd.choice(["USPS", "FedEx", "UPS"]),
+                        tracking_number=f"9400{index:012d}",
+                        status="delivered" if status == OrderStatus.COMPLETED else "in_transit",
+                        shipped_date=created_at + timedelta(days=1),
+                    )
+                )
+            else:
+                shipments.append(None)
+
+        bulk_create_with_history(orders, Order, default_user=self.manager, default_change_reason="Demo data")
+        saved = {o.order_id: o for o in Order.objects.filter(order_id__in=[o.order_id for o in orders])}
+        items, pays, ships = [], [], []
+        for order, order_lines, payment, shipment in zip(orders, lines, payments, shipments, strict=True):
+            parent = saved[order.order_id]
+            for line in order_lines:
+                line.order = parent
+                items.append(line)
+            payment.order = parent
+            pays.append(payment)
+            if shipment is not None:
+                shipment.order = parent
+                ships.append(shipment)
+        reason = "Demo data"
+        bulk_create_with_history(items, OrderItem, default_user=self.manager, default_change_reason=reason)
+        bulk_create_with_history(pays, Payment, default_user=self.manager, default_change_reason=reason)
+        bulk_create_with_history(ships, Shipment, default_user=self.manager, default_change_reason=reason)
+        return len(orders)
+
+    # ------------------------------------------------------------------ refunds, through the ledger
+    def seed_refunds(self, how_many: int) -> None:
+        agent = self.employees["emp_cs_001"][0]
+        already = set(Refund.objects.filter(reason="Demo goodwill refund").values_list("order_id", flat=True))
+        candidates = (
+            Order.objects.filter(status=OrderStatus.COMPLETED, order_id__startswith="7")
+            .exclude(pk__in=already)
+            .order_by("order_id")[: max(how_many - len(already), 0)]
+        )
+        made = 0
+        for n, order in enumerate(candidates):
+            amount = (order.order_total * Decimal("0.25")).quantize(Decimal("0.01"))
+            if amount <= 0:
+                continue
+            source = [RefundSource.MERCHANT, RefundSource.STORE_CREDIT, RefundSource.PLATFORM][n % 3]
+            services.refund_record(
+                order=order, actor=agent, amount=amount, source=source, reason="Demo goodwill refund"
+            )
+            made += 1
+        self.stdout.write(f"{made} demo refunds recorded through the ledger (the worker processes them)")
+
+    def print_logins(self) -> None:
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS("Demo logins (admin at /admin/, API token for Authorization: Token ...):"))
+        for employee_id, (_user, token, password, role) in self.employees.items():
+            login = f"password {password}" if password else "API only"
+            self.stdout.write(f"  {role:8} {employee_id:12} {login:28} token {token}")
