@@ -159,8 +159,14 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
     return order
 
 
+def _manual_transitions(order: Order) -> list:
+    """Status moves an employee may make directly. Transitions marked ``custom={"admin": False}``
+    (returns) belong to their own service, which records the Return before moving the order."""
+    return [t for t in order.get_available_status_transitions() if t.custom.get("admin", True) is not False]
+
+
 def order_allowed_statuses(order: Order) -> list[str]:
-    return [t.target for t in order.get_available_status_transitions()]
+    return [t.target for t in _manual_transitions(order)]
 
 
 @transaction.atomic
@@ -168,7 +174,7 @@ def order_change_status(*, order_id: str, actor, status: str, reason: str = "") 
     """Move an order along its workflow to ``status``. Returns (order, previous status)."""
     order = order_get(order_id, for_update=True)
     previous = order.status
-    transitions = [t for t in order.get_available_status_transitions() if t.target == status]
+    transitions = [t for t in _manual_transitions(order) if t.target == status]
     if not transitions:
         raise InvalidStatusTransition(
             f"Cannot move an order from {previous} to {status}",
@@ -189,7 +195,7 @@ def order_transition(*, order: Order, actor, transition: str, reason: str = "") 
     method = getattr(order, transition, None)
     if method is None or not hasattr(method, "_django_fsm"):
         raise InvalidStatusTransition(f"Unknown transition {transition}")
-    available = {t.name: t for t in order.get_available_status_transitions()}
+    available = {t.name: t for t in _manual_transitions(order)}
     if transition not in available:
         raise InvalidStatusTransition(
             f"Cannot {transition} an order in status {order.status}",
@@ -261,7 +267,10 @@ def order_item_update(*, order_id: str, order_item_id: str, actor, changes: dict
     order = order_get(order_id, for_update=True)
     item_uuid = _parse_uuid(order_item_id)
     item = (
-        OrderItem.objects.select_for_update().select_related("category").filter(order=order, order_item_id=item_uuid).first()
+        OrderItem.objects.select_for_update()
+        .select_related("category")
+        .filter(order=order, order_item_id=item_uuid)
+        .first()
         if item_uuid
         else None
     )
@@ -285,7 +294,9 @@ def order_item_update(*, order_id: str, order_item_id: str, actor, changes: dict
             raise ValidationFailed.single("store_item_name", "Cannot be empty")
         clash = [
             other
-            for other in OrderItem.objects.filter(order=order).exclude(pk=item.pk).values_list("store_item_name", flat=True)
+            for other in OrderItem.objects.filter(order=order)
+            .exclude(pk=item.pk)
+            .values_list("store_item_name", flat=True)
             if other.strip().casefold() == name.casefold()
         ]
         if clash:

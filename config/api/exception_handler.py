@@ -58,6 +58,8 @@ def flatten_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
         for key, value in detail.items():
             if key in ("non_field_errors", "__all__"):
                 field = prefix or "non_field_errors"
+            elif isinstance(key, int):  # ListSerializer errors come keyed by index: items[0].sku
+                field = f"{prefix}[{key}]"
             else:
                 field = f"{prefix}.{key}" if prefix else str(key)
             out.extend(flatten_errors(value, field))

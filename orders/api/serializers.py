@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.serializers import MoneyField, StrictInputSerializer
@@ -151,7 +152,11 @@ class OrderItemUpdateInput(StrictInputSerializer):
         error_messages=_limit_message(1000),
     )
     store_item_category = serializers.CharField(
-        max_length=100, required=False, allow_blank=False, error_messages={"null": "Cannot be null"}
+        max_length=100,
+        required=False,
+        allow_blank=False,
+        trim_whitespace=False,  # must match an existing category exactly (seed 003: case-sensitive)
+        error_messages={"null": "Cannot be null", "blank": "Cannot be empty"},
     )
     store_item_size = serializers.CharField(
         max_length=ITEM_LIMITS["store_item_size"],
@@ -274,8 +279,10 @@ class OrderOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
+    @extend_schema_field(MoneyField())
     def get_refundable_amount(self, order) -> Decimal:
-        return max(order.paid_total - order.refunded_total, Decimal("0.00"))
+        # Through MoneyField so it is rendered with two places (15.00), whatever scale the aggregate has.
+        return MoneyField().to_representation(max(order.paid_total - order.refunded_total, Decimal("0.00")))
 
 
 class OrderDetailOutput(OrderOutput):

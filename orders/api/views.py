@@ -132,7 +132,7 @@ class OrderItemUpdateView(BackOfficeView):
     )
     def patch(self, request, order_id: str, order_item_id: str):
         # Not-found first: a client learns nothing about the body of a request to a missing item.
-        services.order_get(order_id)
+        services.order_item_get(order_id=order_id, order_item_id=order_item_id)
         data = self.validated(s.OrderItemUpdateInput)
         actor = self.actor(data)
         changes = {k: v for k, v in data.items() if k != "updated_by"}
