@@ -17,6 +17,7 @@ from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin
 from config.errors import DomainError
 from orders import selectors, services
 from orders.models import Category, Order, OrderItem, Payment, Refund, RefundSource, Shipment
+from orders.validators import validate_no_html
 
 
 class OrderItemInline(ReadOnlyInline):
@@ -175,6 +176,16 @@ class OrderAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # orders arrive from the storefront through the API
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
@@ -183,7 +194,11 @@ class OrderAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
         return
 
     def save_related(self, request, form, formsets, change) -> None:
-        return
+        for formset in formsets:  # read-only inlines: nothing to save, but the change message reads these
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return []  # the service writes the history row with its own reason; no admin LogEntry noise
 
     def apply_transition(self, request, obj, transition_name, form_data):
         services.order_transition(
@@ -250,6 +265,7 @@ class OrderItemForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].required = True
+        self.fields["special_instructions"].validators.append(validate_no_html)
 
 
 @admin.register(OrderItem)

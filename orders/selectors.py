@@ -18,6 +18,7 @@ from orders.models import (
 )
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
+CENT = Decimal("0.01")
 
 
 def _sum_subquery(qs: QuerySet, field: str) -> Coalesce:
@@ -58,4 +59,4 @@ def order_money(order: Order) -> tuple[Decimal, Decimal]:
     """(paid, refunded) for one order, from the database (not from annotations)."""
     paid = order.payments.filter(status=PaymentStatus.CAPTURED).aggregate(s=Sum("amount"))["s"] or ZERO
     refunded = order.refunds.exclude(status=RefundStatus.FAILED).aggregate(s=Sum("amount"))["s"] or ZERO
-    return paid, refunded
+    return Decimal(paid).quantize(CENT), Decimal(refunded).quantize(CENT)
