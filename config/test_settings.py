@@ -2,7 +2,7 @@
 
 import os
 
-os.environ.setdefault("DEBUG", "1")
+os.environ["SECRET_KEY"] = "test-only-secret-key-not-for-production-5b1c0e7f"
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import DATABASES  # noqa: E402
