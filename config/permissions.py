@@ -18,6 +18,11 @@ AGENT_PERMISSIONS = [
     "orders.view_shipment",
     "orders.view_refund",
     "orders.add_refund",
+    # returns: record and read line-level returns, read return codes
+    "returns.view_return",
+    "returns.add_return",
+    "returns.view_returnline",
+    "returns.view_returnreason",
 ]
 
 MANAGER_PERMISSIONS = AGENT_PERMISSIONS + [
@@ -25,6 +30,9 @@ MANAGER_PERMISSIONS = AGENT_PERMISSIONS + [
     "orders.change_order",
     "orders.add_category",
     "orders.change_category",
+    # returns: manage the return codes
+    "returns.add_returnreason",
+    "returns.change_returnreason",
 ]
 
 SERVICE_PERMISSIONS = AGENT_PERMISSIONS + [

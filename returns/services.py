@@ -1,0 +1,377 @@
+"""Every write of returns: whole-order returns (fabric API), line-level returns (back office, admin),
+the fabric cancel, and the order's status log. Views, admin and commands call these.
+
+Money: a return's refund goes through ``orders.services.refund_record`` only, so it shares the
+ledger limit (refunds never exceed what was paid) with issue refunds and appeasements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+
+from config.errors import ItemNotFound, OrderNotFound, ValidationFailed
+from orders.models import (
+    MODIFIABLE_ORDER_STATUSES,
+    RETURNABLE_ORDER_STATUSES,
+    ZERO,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    RefundCause,
+    RefundSource,
+    RefundStatus,
+    ShipmentStatus,
+)
+from orders.selectors import order_money
+from orders.services import _order_apply_transition, refund_record
+from returns.errors import (
+    AlreadyCancelled,
+    AlreadyReturned,
+    OrderNotCancellable,
+    OrderNotReturnable,
+    UnknownReasonCode,
+)
+from returns.models import (
+    OrderStatusDescription,
+    ReasonKind,
+    Return,
+    ReturnChannel,
+    ReturnLine,
+    ReturnReason,
+    ReturnScope,
+)
+
+CENT = Decimal("0.01")
+SHIPPED_STATUSES = (ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELIVERED)
+
+
+@dataclass(frozen=True)
+class ReturnActor:
+    """Who records a return: an employee (``user``) or a fabric API key (``user`` None, ``label`` its name)."""
+
+    user: object | None
+    label: str
+    via: str = ReturnChannel.BACKOFFICE_API
+
+    @classmethod
+    def employee(cls, user, via: str = ReturnChannel.BACKOFFICE_API) -> ReturnActor:
+        return cls(user=user, label=user.get_username(), via=via)
+
+    @classmethod
+    def api_key(cls, key) -> ReturnActor:
+        return cls(user=None, label=f"API key '{key.name}'", via=ReturnChannel.FABRIC_API)
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    order_item_id: str
+    quantity: int
+
+
+# --------------------------------------------------------------------------- reads used by writes
+
+
+def reason_get(code: str, *, kind: str = ReasonKind.RETURN, field: str = "returnCode") -> ReturnReason:
+    reason = ReturnReason.objects.filter(code=code, kind=kind, is_active=True).first()
+    if reason is None:
+        label = "cancellation code" if kind == ReasonKind.CANCELLATION else "return code"
+        raise UnknownReasonCode(f"Unknown {label} '{code}'", field=field, provided_value=code)
+    return reason
+
+
+def _order_locked(order_id: str, *, account: str | None = None, channel: int | None = None) -> Order:
+    """The order row, locked. Another account's (or channel's) order is simply not found."""
+    qs = Order.objects.select_for_update().filter(order_id=order_id)
+    if account is not None:
+        qs = qs.filter(account=account)
+    if channel is not None:
+        qs = qs.filter(channel=channel)
+    order = qs.first()
+    if order is None:
+        raise OrderNotFound(order_id=order_id)
+    return order
+
+
+def returned_quantities(order: Order) -> dict[int, int]:
+    """Item pk -> quantity already returned."""
+    rows = (
+        ReturnLine.objects.filter(order_item__order=order)
+        .values("order_item_id")
+        .annotate(qty=Sum("quantity"), amount=Sum("amount"))
+    )
+    return {row["order_item_id"]: row["qty"] for row in rows}
+
+
+def _returned_amounts(order: Order) -> dict[int, Decimal]:
+    rows = ReturnLine.objects.filter(order_item__order=order).values("order_item_id").annotate(amount=Sum("amount"))
+    return {row["order_item_id"]: row["amount"] for row in rows}
+
+
+def status_description_append(*, order: Order, code: str = "", description: str = "") -> OrderStatusDescription:
+    entry = OrderStatusDescription(order=order, status=order.status, code=code, description=description[:1000])
+    entry.save()
+    return entry
+
+
+def _transition(order: Order, *, actor: ReturnActor, name: str, reason: str) -> Order:
+    """Apply an FSM transition through the orders service (revision +1, history with the reason)."""
+    return _order_apply_transition(order=order, actor=actor.user, name=name, reason=f"{reason} by {actor.label}"[:100])
+
+
+# --------------------------------------------------------------------------- refunds
+
+
+def _refund_to_payments(*, order: Order, amount: Decimal, actor: ReturnActor, ret: Return) -> Decimal:
+    """Refund ``amount`` to the order's captured payments, oldest first, each up to what it has left.
+
+    Returns what was refunded (``refund_record`` enforces the order-wide ledger limit).
+    """
+    if amount <= ZERO:
+        return ZERO
+    payments = list(
+        Payment.objects.filter(order=order, status=PaymentStatus.CAPTURED)
+        .annotate(
+            refunded=Sum("refunds__amount", filter=~Q(refunds__status=RefundStatus.FAILED), default=ZERO),
+        )
+        .order_by("id")
+    )
+    left = amount
+    for payment in payments:
+        share = min(left, payment.amount - payment.refunded)
+        if share <= ZERO:
+            continue
+        refund_record(
+            order=order,
+            actor=actor.user,
+            amount=share,
+            source=RefundSource.MERCHANT,
+            cause_type=RefundCause.RETURN,
+            cause_id=ret.return_id,
+            reason=f"Return {ret.return_id} ({ret.reason.code}) by {actor.label}",
+            payment=payment,
+        )
+        left -= share
+        if left <= ZERO:
+            break
+    return amount - left
+
+
+def _refundable(order: Order) -> Decimal:
+    paid, refunded = order_money(order)
+    return max(paid - refunded, ZERO)
+
+
+# --------------------------------------------------------------------------- whole-order return (fabric)
+
+
+@transaction.atomic
+def order_return_whole(
+    *,
+    order_id: str,
+    actor: ReturnActor,
+    return_code: str,
+    message: str = "",
+    refund: bool = False,
+    account: str | None = None,
+    channel: int | None = None,
+) -> Return:
+    """Return every item of a completed order (``PATCH /api-order/orders/return``).
+
+    Locks the order; refuses anything but a completed order (409, ``ALREADY_RETURNED`` when it was
+    returned already, so a repeated request never refunds twice). With ``refund`` the remaining
+    refundable amount of the ledger goes back to the order's captured payments.
+    """
+    reason = reason_get(return_code, field="returnCode")
+    order = _order_locked(order_id, account=account, channel=channel)
+    if order.status == OrderStatus.RETURNED or Return.objects.filter(order=order, scope=ReturnScope.ORDER).exists():
+        raise AlreadyReturned(order_id=order.order_id, current_status=order.status)
+    if order.status != OrderStatus.COMPLETED:
+        raise OrderNotReturnable(
+            f"Only a completed order can be returned whole; this one is {order.status}",
+            order_id=order.order_id,
+            current_status=order.status,
+        )
+    items = list(OrderItem.objects.filter(order=order).order_by("line_number"))
+    ret = Return(
+        order=order,
+        scope=ReturnScope.ORDER,
+        reason=reason,
+        message=message,
+        refund_requested=refund,
+        currency=order.currency,
+        created_via=actor.via,
+        created_by=actor.user,
+        created_by_label=actor.label,
+    )
+    try:
+        with transaction.atomic():
+            ret.save()
+    except IntegrityError as exc:  # a concurrent whole return won the race (the unique constraint)
+        raise AlreadyReturned(order_id=order.order_id) from exc
+    for item in items:
+        ReturnLine.objects.create(return_obj=ret, order_item=item, quantity=item.quantity, amount=item.line_total)
+    _transition(order, actor=actor, name="return_fully", reason=f"Returned ({reason.code})")
+    status_description_append(order=order, code=reason.code, description=reason.description or message)
+    if refund:
+        ret.refund_amount = _refund_to_payments(order=order, amount=_refundable(order), actor=actor, ret=ret)
+        ret.save(update_fields=["refund_amount"])
+    return ret
+
+
+# --------------------------------------------------------------------------- line-level return (back office)
+
+
+@transaction.atomic
+def order_return_lines(
+    *,
+    order_id: str,
+    actor: ReturnActor,
+    return_code: str,
+    lines: list[LineRequest],
+    message: str = "",
+    refund: bool = False,
+    restock: bool = False,
+) -> Return:
+    """Return some quantities of some items (``POST /api/v1/orders/{order_id}/returns``, admin form).
+
+    Quantities cannot pass what was bought minus what was already returned. The refund is the lines'
+    share of what was paid (penny-exact over successive returns: the last one refunds the rest),
+    capped by what the ledger still allows after other refunds. The order becomes
+    ``partially_returned``, or ``returned`` when nothing is left.
+    """
+    reason = reason_get(return_code, field="return_code")
+    order = _order_locked(order_id)
+    if not lines:
+        raise ValidationFailed.single("items", "At least one item is required")
+    items = {str(i.order_item_id): i for i in OrderItem.objects.filter(order=order).order_by("line_number")}
+    returned = returned_quantities(order)
+    returned_amounts = _returned_amounts(order)
+    value_before = sum(returned_amounts.values(), ZERO)
+
+    problems: list[dict[str, str]] = []
+    seen: set[str] = set()
+    chosen: list[tuple[OrderItem, int]] = []
+    for index, line in enumerate(lines):
+        key = str(line.order_item_id).lower()
+        item = items.get(key)
+        if item is None:
+            raise ItemNotFound(order_item_id=str(line.order_item_id), field=f"items[{index}].order_item_id")
+        if key in seen:
+            problems.append({"field": f"items[{index}].order_item_id", "error": "Listed more than once"})
+            continue
+        seen.add(key)
+        left = item.quantity - returned.get(item.pk, 0)
+        if line.quantity < 1:
+            problems.append({"field": f"items[{index}].quantity", "error": "Must be at least 1"})
+        elif line.quantity > left:
+            problems.append(
+                {
+                    "field": f"items[{index}].quantity",
+                    "error": f"Cannot exceed the {left} still returnable (bought {item.quantity})",
+                }
+            )
+        else:
+            chosen.append((item, line.quantity))
+    if order.status == OrderStatus.RETURNED:
+        raise AlreadyReturned(order_id=order.order_id, current_status=order.status)
+    if order.status not in RETURNABLE_ORDER_STATUSES:
+        raise OrderNotReturnable(
+            f"Items can be returned only from a completed order; this one is {order.status}",
+            order_id=order.order_id,
+            current_status=order.status,
+        )
+    if problems:
+        raise ValidationFailed(problems)
+
+    ret = Return(
+        order=order,
+        scope=ReturnScope.LINES,
+        reason=reason,
+        message=message,
+        refund_requested=refund,
+        restock=restock,
+        currency=order.currency,
+        created_via=actor.via,
+        created_by=actor.user,
+        created_by_label=actor.label,
+    )
+    ret.save()
+    for item, qty in chosen:
+        left = item.quantity - returned.get(item.pk, 0)
+        if qty == left:  # the rest of the line: exactly what is left of its value
+            amount = item.line_total - returned_amounts.get(item.pk, ZERO)
+        else:
+            amount = (item.line_total * qty / item.quantity).quantize(CENT)
+        ReturnLine.objects.create(return_obj=ret, order_item=item, quantity=qty, amount=amount)
+        returned[item.pk] = returned.get(item.pk, 0) + qty
+        returned_amounts[item.pk] = returned_amounts.get(item.pk, ZERO) + amount
+
+    everything_back = all(returned.get(i.pk, 0) >= i.quantity for i in items.values())
+    _transition(
+        order,
+        actor=actor,
+        name="return_fully" if everything_back else "return_partially",
+        reason=f"Items returned ({reason.code})",
+    )
+    status_description_append(order=order, code=reason.code, description=reason.description or message)
+
+    if refund:
+        order_value = sum((i.line_total for i in items.values()), ZERO)
+        share = paid_share(
+            order, order_value=order_value, before=value_before, after=sum(returned_amounts.values(), ZERO)
+        )
+        ret.refund_amount = _refund_to_payments(
+            order=order, amount=min(share, _refundable(order)), actor=actor, ret=ret
+        )
+        ret.save(update_fields=["refund_amount"])
+    return ret
+
+
+def paid_share(order: Order, *, order_value: Decimal, before: Decimal, after: Decimal) -> Decimal:
+    """What was paid for the value returned between ``before`` and ``after`` (cumulative returned value).
+
+    paid x returned value / order value, on cumulative values so that successive returns add up to
+    exactly what was paid (the return that brings everything back gets the rest, no lost pennies).
+    """
+    paid, _refunded = order_money(order)
+    if order_value <= ZERO:
+        return ZERO
+
+    def cumulative(returned_value: Decimal) -> Decimal:
+        if returned_value >= order_value:
+            return paid
+        return (paid * returned_value / order_value).quantize(CENT)
+
+    return max(cumulative(after) - cumulative(before), ZERO)
+
+
+# --------------------------------------------------------------------------- fabric cancel
+
+
+@transaction.atomic
+def order_cancel(
+    *,
+    order_id: str,
+    actor: ReturnActor,
+    cancellation_code: str,
+    message: str = "",
+    account: str | None = None,
+    channel: int | None = None,
+) -> Order:
+    """Cancel an order before it ships (``PATCH /api-order/orders/cancel``). No money moves here."""
+    reason = reason_get(cancellation_code, kind=ReasonKind.CANCELLATION, field="cancellationCode")
+    order = _order_locked(order_id, account=account, channel=channel)
+    if order.status == OrderStatus.CANCELED:
+        raise AlreadyCancelled(order_id=order.order_id, current_status=order.status)
+    shipped = order.shipments.filter(Q(status__in=SHIPPED_STATUSES) | Q(shipped_date__isnull=False)).exists()
+    if order.status not in MODIFIABLE_ORDER_STATUSES or shipped:
+        raise OrderNotCancellable(order_id=order.order_id, current_status=order.status)
+    _transition(order, actor=actor, name="cancel", reason=f"Cancelled ({reason.code})")
+    status_description_append(order=order, code=reason.code, description=reason.description or message)
+    return order
