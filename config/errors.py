@@ -89,6 +89,11 @@ class ItemNotFound(NotFound):
     default_message = "Order item not found"
 
 
+class IssueNotFound(NotFound):
+    code = ErrorCode.ISSUE_NOT_FOUND
+    default_message = "Issue not found"
+
+
 class PermissionDenied(DomainError):
     code = ErrorCode.PERMISSION_DENIED
     status = 403

@@ -23,6 +23,14 @@ AGENT_PERMISSIONS = [
     "returns.add_return",
     "returns.view_returnline",
     "returns.view_returnreason",
+    # issues
+    "issues.view_orderissue",
+    "issues.add_orderissue",
+    "issues.change_orderissue",
+    "issues.view_issuenote",
+    "issues.add_issuenote",
+    "issues.view_approvalrequest",
+    "issues.view_notification",
 ]
 
 MANAGER_PERMISSIONS = AGENT_PERMISSIONS + [
@@ -33,6 +41,13 @@ MANAGER_PERMISSIONS = AGENT_PERMISSIONS + [
     # returns: manage the return codes
     "returns.add_returnreason",
     "returns.change_returnreason",
+    # issues: close, escalate and reopen directly, move escalated issues on, decide requests
+    "issues.close_issue",
+    "issues.escalate_issue",
+    "issues.reopen_issue",
+    "issues.handle_escalated_issue",
+    "issues.decide_approvalrequest",
+    "issues.change_approvalrequest",
 ]
 
 SERVICE_PERMISSIONS = AGENT_PERMISSIONS + [

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 api_v1 = [
     path("", include("orders.api.urls")),
     path("", include("returns.api.urls")),
+    path("", include("issues.api.urls")),
 ]
 
 urlpatterns = [

@@ -89,3 +89,23 @@ def order_with_items(*, items: int = 2, unit_price: Decimal = Decimal("10.00"), 
 def employee(employee_id: str, role: str = "agent"):
     user, _token = employee_upsert(employee_id=employee_id, role=role, password="pass-" + employee_id)
     return get_user_model().objects.get(pk=user.pk)
+
+
+# --------------------------------------------------------------------------- issues (issue 3)
+
+
+def issue_factory(order=None, *, status=None, actor=None, **kw):
+    """An order issue on ``order`` (a paid two-item order when None).
+
+    ``status`` sets the workflow state directly, which only test data may do.
+    """
+    from issues.models import OrderIssue
+
+    order = order or order_with_items()
+    kw.setdefault("issue_type", "wrong_item")
+    kw.setdefault("title", "Wrong item received")
+    issue = OrderIssue.objects.create(order=order, created_by=actor, **kw)
+    if status:
+        OrderIssue.objects.filter(pk=issue.pk).update(status=status)
+        issue = OrderIssue.objects.get(pk=issue.pk)
+    return issue

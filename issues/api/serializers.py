@@ -1,0 +1,229 @@
+"""Shapes of the issue API (snake_case). Shape only: the rules live in issues.services."""
+
+from rest_framework import serializers
+
+from config.api.serializers import MoneyField, StrictInputSerializer
+from issues.models import (
+    ApprovalKind,
+    ApprovalState,
+    IssuePriority,
+    IssueStatus,
+    IssueType,
+    NoteChannel,
+    NoteKind,
+)
+from orders.models import RefundSource
+
+NOTES_ERRORS = {"blank": "Cannot be empty", "null": "Cannot be empty", "max_length": "Must be at most 2000 characters"}
+
+
+def _employee_id(**kwargs):
+    return serializers.CharField(max_length=150, **kwargs)
+
+
+# ----------------------------------------------------------------- input
+
+
+class IssueCreateInput(StrictInputSerializer):
+    issue_type = serializers.ChoiceField(choices=IssueType.choices)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    priority = serializers.ChoiceField(choices=IssuePriority.choices, required=False, default=IssuePriority.MEDIUM)
+    order_item_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=500)
+    assigned_to = _employee_id(required=False, allow_null=True)
+    notes = serializers.CharField(max_length=2000, required=False, error_messages=NOTES_ERRORS)
+    created_by = _employee_id(required=False)
+
+
+class IssueUpdateInput(StrictInputSerializer):
+    """Seed 001's request body, exactly."""
+
+    notes = serializers.CharField(
+        max_length=2000, required=False, trim_whitespace=False, error_messages=NOTES_ERRORS,
+        help_text="Added to the communication log. Required when moving to resolved or closed and when raising "
+        "the priority. At most 2000 characters, not empty.",
+    )  # fmt: skip
+    priority = serializers.ChoiceField(choices=IssuePriority.choices, required=False)
+    status = serializers.ChoiceField(choices=IssueStatus.choices, required=False)
+    refund_amount = MoneyField(required=False, help_text="Positive; needs refund_source; at most what is refundable.")
+    refund_source = serializers.ChoiceField(choices=RefundSource.choices, required=False)
+    resolution_description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    customer_satisfied = serializers.BooleanField(required=False, allow_null=True)
+    follow_up_required = serializers.BooleanField(required=False)
+    follow_up_date = serializers.DateTimeField(required=False, help_text="ISO 8601, in the future.")
+    assigned_to = _employee_id(required=False, allow_null=True, help_text="An active agent or manager.")
+    updated_by = _employee_id(help_text="The authenticated employee (service accounts may name another).")
+
+    def validate(self, attrs):
+        if not any(k != "updated_by" for k in attrs):
+            raise serializers.ValidationError("At least one field to update is required")
+        return attrs
+
+
+class ApprovalDecisionInput(StrictInputSerializer):
+    note = serializers.CharField(max_length=2000, error_messages=NOTES_ERRORS)
+    decided_by = _employee_id(required=False)
+
+
+class MetricsQuery(serializers.Serializer):
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+
+
+# ----------------------------------------------------------------- output
+
+
+class IssueNoteOutput(serializers.Serializer):
+    author = serializers.CharField(source="author.username", allow_null=True, default=None)
+    kind = serializers.ChoiceField(choices=NoteKind.choices)
+    channel = serializers.ChoiceField(choices=NoteChannel.choices)
+    body = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class PendingApprovalOutput(serializers.Serializer):
+    approval_request_id = serializers.CharField(source="approval_id")
+    kind = serializers.ChoiceField(choices=ApprovalKind.choices)
+    requested_status = serializers.CharField()
+    requested_by = serializers.CharField(source="requested_by.username")
+    created_at = serializers.DateTimeField()
+
+
+class IssueOutput(serializers.Serializer):
+    issue_id = serializers.CharField()
+    order_id = serializers.CharField(source="order.order_id")
+    issue_type = serializers.ChoiceField(choices=IssueType.choices)
+    title = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.ChoiceField(choices=IssueStatus.choices)
+    priority = serializers.ChoiceField(choices=IssuePriority.choices)
+    order_item_ids = serializers.SerializerMethodField()
+    assigned_to = serializers.CharField(source="assigned_to.username", allow_null=True, default=None)
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    resolution_description = serializers.CharField()
+    customer_satisfied = serializers.BooleanField(allow_null=True)
+    follow_up_required = serializers.BooleanField()
+    follow_up_date = serializers.DateTimeField(allow_null=True)
+    reopen_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_order_item_ids(self, obj) -> list[str]:
+        return [str(item.order_item_id) for item in obj.affected_items.all()]
+
+
+class IssueDetailOutput(IssueOutput):
+    notes = IssueNoteOutput(many=True)
+    pending_approvals = PendingApprovalOutput(many=True)
+
+
+class IssueUpdateOutput(serializers.Serializer):
+    """Seed 001's response, exactly; the 202 approval path adds the request's id and status."""
+
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    issue_id = serializers.CharField()
+    updated_fields = serializers.ListField(child=serializers.CharField())
+    previous_status = serializers.CharField()
+    new_status = serializers.CharField()
+    refund_processed = serializers.BooleanField()
+    timestamp = serializers.DateTimeField()
+
+
+class IssueApprovalRequestedOutput(IssueUpdateOutput):
+    approval_request_id = serializers.CharField()
+    requested_status = serializers.CharField()
+
+
+class TimelineEntry(serializers.Serializer):
+    status = serializers.CharField()
+    from_status = serializers.CharField(allow_null=True)
+    changed_by = serializers.CharField(allow_null=True)
+    changed_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
+class FieldChange(serializers.Serializer):
+    field = serializers.CharField()
+    old_value = serializers.JSONField(allow_null=True)
+    new_value = serializers.JSONField(allow_null=True)
+    changed_by = serializers.CharField(allow_null=True)
+    changed_at = serializers.DateTimeField()
+
+
+class IssueHistoryOutput(serializers.Serializer):
+    issue_id = serializers.CharField()
+    timeline = TimelineEntry(many=True)
+    changes = FieldChange(many=True)
+    notes = IssueNoteOutput(many=True)
+
+
+class ApprovalOutput(serializers.Serializer):
+    approval_request_id = serializers.CharField(source="approval_id")
+    kind = serializers.ChoiceField(choices=ApprovalKind.choices)
+    state = serializers.ChoiceField(choices=ApprovalState.choices)
+    issue_id = serializers.CharField(source="issue.issue_id", allow_null=True, default=None)
+    target_type = serializers.CharField()
+    target_id = serializers.CharField()
+    requested_status = serializers.CharField()
+    reason = serializers.CharField()
+    requested_by = serializers.CharField(source="requested_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    decision_note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class _TimeToResolution(serializers.Serializer):
+    resolved_count = serializers.IntegerField()
+    median_hours = serializers.FloatField(allow_null=True)
+    p90_hours = serializers.FloatField(allow_null=True)
+
+
+class _Satisfaction(serializers.Serializer):
+    answered = serializers.IntegerField()
+    satisfied = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True)
+
+
+class _RefundsBySource(serializers.Serializer):
+    source = serializers.CharField()
+    currency = serializers.CharField()
+    count = serializers.IntegerField()
+    amount = MoneyField()
+
+
+class _SkuCount(serializers.Serializer):
+    sku = serializers.CharField()
+    issues = serializers.IntegerField()
+
+
+class _CategoryCount(serializers.Serializer):
+    category = serializers.CharField()
+    issues = serializers.IntegerField()
+
+
+class _CustomerCount(serializers.Serializer):
+    customer_email = serializers.CharField()
+    issues = serializers.IntegerField()
+
+
+class _Recurring(serializers.Serializer):
+    skus = _SkuCount(many=True)
+    categories = _CategoryCount(many=True)
+    customers = _CustomerCount(many=True)
+
+
+class MetricsOutput(serializers.Serializer):
+    created_after = serializers.DateTimeField(allow_null=True)
+    created_before = serializers.DateTimeField(allow_null=True)
+    total = serializers.IntegerField()
+    by_status = serializers.DictField(child=serializers.IntegerField())
+    by_priority = serializers.DictField(child=serializers.IntegerField())
+    by_type = serializers.DictField(child=serializers.IntegerField())
+    time_to_resolution = _TimeToResolution()
+    satisfaction = _Satisfaction()
+    refunds_by_source = _RefundsBySource(many=True)
+    recurring = _Recurring()

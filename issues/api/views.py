@@ -1,0 +1,229 @@
+"""Issue endpoints: thin views that validate shape, call one service, serialize."""
+
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from config.api.permissions import EmployeePermission
+from config.api.serializers import ErrorBody
+from config.errors import IssueNotFound
+from config.people import resolve_actor
+from issues import selectors, services
+from issues.api import serializers as s
+from issues.models import ApprovalKind, ApprovalState, IssuePriority, IssueStatus, IssueType
+from orders.services import order_get
+
+ERRORS = {
+    400: OpenApiResponse(ErrorBody, description="VALIDATION_ERROR / PARSE_ERROR"),
+    401: OpenApiResponse(ErrorBody, description="AUTHENTICATION_REQUIRED / AUTHENTICATION_FAILED"),
+    403: OpenApiResponse(ErrorBody, description="PERMISSION_DENIED (names the missing permission)"),
+    404: OpenApiResponse(ErrorBody, description="ORDER_NOT_FOUND / ISSUE_NOT_FOUND / NOT_FOUND"),
+    409: OpenApiResponse(ErrorBody, description="INVALID_STATUS_TRANSITION / CONCURRENT_UPDATE / DUPLICATE"),
+    422: OpenApiResponse(ErrorBody, description="REFUND_PROCESSING_ERROR (with refundable_amount)"),
+}
+
+
+def errors(*codes: int) -> dict:
+    return {code: ERRORS[code] for code in codes}
+
+
+class IssueFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=IssueStatus.choices)
+    priority = filters.ChoiceFilter(choices=IssuePriority.choices)
+    type = filters.ChoiceFilter(field_name="issue_type", choices=IssueType.choices)
+    assigned_to = filters.CharFilter(field_name="assigned_to__username", label="Assignee employee ID")
+    follow_up_due = filters.BooleanFilter(method="filter_follow_up_due", label="Follow-up due now")
+
+    def filter_follow_up_due(self, queryset, name, value):
+        due = selectors.follow_up_due_q()
+        return queryset.filter(due) if value else queryset.exclude(due)
+
+
+class ApprovalFilter(filters.FilterSet):
+    state = filters.ChoiceFilter(choices=ApprovalState.choices)
+    kind = filters.ChoiceFilter(choices=ApprovalKind.choices)
+
+
+class BackOfficeView(GenericAPIView):
+    permission_classes = [EmployeePermission]
+    required_permissions: dict[str, str] = {}
+
+    def validated(self, serializer_class, data=None):
+        serializer = serializer_class(data=self.request.data if data is None else data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class OrderIssueListCreateView(BackOfficeView):
+    required_permissions = {"GET": "issues.view_orderissue", "POST": "issues.add_orderissue"}
+    serializer_class = s.IssueOutput
+    filterset_class = IssueFilter
+
+    def get_queryset(self):
+        return selectors.issue_list().filter(order__order_id=self.kwargs["order_id"])
+
+    @extend_schema(
+        responses={200: s.IssueOutput(many=True), **errors(400, 401, 403, 404)}, operation_id="order_issues_list"
+    )
+    def get(self, request, order_id: str):
+        order_get(order_id)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(s.IssueOutput(page, many=True).data)
+
+    @extend_schema(
+        request=s.IssueCreateInput,
+        responses={201: s.IssueDetailOutput, **errors(400, 401, 403, 404)},
+        operation_id="order_issues_create",
+        description="Report an issue on an order; `notes` becomes the first entry of its communication log.",
+    )
+    def post(self, request, order_id: str):
+        order_get(order_id)
+        data = self.validated(s.IssueCreateInput)
+        actor = resolve_actor(user=request.user, employee_id=data.get("created_by"), field="created_by")
+        issue = services.issue_create(order_id=order_id, actor=actor, data=data)
+        issue = selectors.issue_detail().get(pk=issue.pk)
+        return Response(s.IssueDetailOutput(issue).data, status=status.HTTP_201_CREATED)
+
+
+class OrderIssueDetailView(BackOfficeView):
+    required_permissions = {"GET": "issues.view_orderissue", "PATCH": "issues.change_orderissue"}
+    serializer_class = s.IssueDetailOutput
+
+    def get_object(self):
+        order_get(self.kwargs["order_id"])
+        issue = (
+            selectors.issue_detail()
+            .filter(order__order_id=self.kwargs["order_id"], issue_id=self.kwargs["issue_id"])
+            .first()
+        )
+        if issue is None:
+            raise IssueNotFound(issue_id=self.kwargs["issue_id"], order_id=self.kwargs["order_id"])
+        return issue
+
+    @extend_schema(responses={200: s.IssueDetailOutput, **errors(401, 403, 404)}, operation_id="order_issues_retrieve")
+    def get(self, request, order_id: str, issue_id: str):
+        return Response(s.IssueDetailOutput(self.get_object()).data)
+
+    @extend_schema(
+        request=s.IssueUpdateInput,
+        responses={
+            200: s.IssueUpdateOutput,
+            202: OpenApiResponse(
+                s.IssueApprovalRequestedOutput,
+                description="An agent's escalation or reopening: every other field was applied and a pending "
+                "approval request was created; new_status equals previous_status.",
+            ),
+            **errors(400, 401, 403, 404, 409, 422),
+        },
+        operation_id="order_issues_update",
+        description="Seed 001: update an issue as it moves towards resolution. A refused update changes nothing.",
+    )
+    def patch(self, request, order_id: str, issue_id: str):
+        data = self.validated(s.IssueUpdateInput)
+        actor = resolve_actor(user=request.user, employee_id=data["updated_by"])
+        changes = {k: v for k, v in data.items() if k != "updated_by"}
+        result = services.issue_update(order_id=order_id, issue_id=issue_id, actor=actor, changes=changes)
+        body = {
+            "success": True,
+            "message": result.message,
+            "issue_id": result.issue.issue_id,
+            "updated_fields": result.updated_fields,
+            "previous_status": result.previous_status,
+            "new_status": result.new_status,
+            "refund_processed": result.refund_processed,
+            "timestamp": result.timestamp,
+        }
+        if result.approval is not None:
+            body |= {
+                "approval_request_id": result.approval.approval_id,
+                "requested_status": result.approval.requested_status,
+            }
+            return Response(s.IssueApprovalRequestedOutput(body).data, status=status.HTTP_202_ACCEPTED)
+        return Response(s.IssueUpdateOutput(body).data)
+
+
+class OrderIssueHistoryView(OrderIssueDetailView):
+    required_permissions = {"GET": "issues.view_orderissue"}
+    serializer_class = s.IssueHistoryOutput
+    http_method_names = ["get", "head", "options"]
+
+    @extend_schema(responses={200: s.IssueHistoryOutput, **errors(401, 403, 404)}, operation_id="order_issues_history")
+    def get(self, request, order_id: str, issue_id: str):
+        issue = self.get_object()
+        body = {"issue_id": issue.issue_id, **selectors.issue_history(issue), "notes": issue.notes.all()}
+        return Response(s.IssueHistoryOutput(body).data)
+
+
+class IssueListView(BackOfficeView):
+    required_permissions = {"GET": "issues.view_orderissue"}
+    serializer_class = s.IssueOutput
+    filterset_class = IssueFilter
+
+    def get_queryset(self):
+        return selectors.issue_list()
+
+    @extend_schema(responses={200: s.IssueOutput(many=True), **errors(400, 401, 403)}, operation_id="issues_list")
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(s.IssueOutput(page, many=True).data)
+
+
+class IssueMetricsView(BackOfficeView):
+    required_permissions = {"GET": "issues.view_orderissue"}
+    serializer_class = s.MetricsOutput
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME, description="Issues created at or after"),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME, description="Issues created before"),
+        ],
+        responses={200: s.MetricsOutput, **errors(400, 401, 403)},
+        operation_id="issues_metrics",
+    )
+    def get(self, request):
+        query = self.validated(s.MetricsQuery, data=request.query_params)
+        return Response(s.MetricsOutput(selectors.issue_metrics(**query)).data)
+
+
+class ApprovalListView(BackOfficeView):
+    required_permissions = {"GET": "issues.view_approvalrequest"}
+    serializer_class = s.ApprovalOutput
+    filterset_class = ApprovalFilter
+
+    def get_queryset(self):
+        return selectors.approval_list()
+
+    @extend_schema(responses={200: s.ApprovalOutput(many=True), **errors(400, 401, 403)}, operation_id="approvals_list")
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(s.ApprovalOutput(page, many=True).data)
+
+
+class ApprovalDecisionView(BackOfficeView):
+    required_permissions = {"POST": "issues.view_approvalrequest"}
+    serializer_class = s.ApprovalOutput
+    approve = True
+
+    @extend_schema(
+        request=s.ApprovalDecisionInput,
+        responses={200: s.ApprovalOutput, **errors(400, 401, 403, 404, 409)},
+        description="A manager, never the requester. Approving applies the requested transition now (409 if it "
+        "is no longer legal).",
+    )
+    def post(self, request, approval_id: str):
+        data = self.validated(s.ApprovalDecisionInput)
+        actor = resolve_actor(user=request.user, employee_id=data.get("decided_by"), field="decided_by")
+        services.approval_decide(approval_id=approval_id, actor=actor, approve=self.approve, note=data["note"])
+        approval = selectors.approval_list().get(approval_id=approval_id)
+        return Response(s.ApprovalOutput(approval).data)
+
+
+class ApprovalApproveView(ApprovalDecisionView):
+    approve = True
+
+
+class ApprovalRejectView(ApprovalDecisionView):
+    approve = False
