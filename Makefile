@@ -4,7 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
-export DJANGO_SETTINGS_MODULE ?= config.settings
 
 .PHONY: install run serve worker migrate demo test test-pg lint format bench clean
 
@@ -34,7 +33,7 @@ worker: install
 	DEBUG=1 $(BIN)/python manage.py db_worker
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ds=config.test_settings
 
 lint: install
 	$(BIN)/ruff check .
