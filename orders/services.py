@@ -267,7 +267,8 @@ def order_item_update(*, order_id: str, order_item_id: str, actor, changes: dict
     order = order_get(order_id, for_update=True)
     item_uuid = _parse_uuid(order_item_id)
     item = (
-        OrderItem.objects.select_for_update()
+        # of=self: category is a nullable (outer) join, which PostgreSQL refuses to lock
+        OrderItem.objects.select_for_update(of=("self",))
         .select_related("category")
         .filter(order=order, order_item_id=item_uuid)
         .first()
