@@ -1,0 +1,91 @@
+"""The ledger under concurrency: many refund requests at one order never refund more than was paid.
+
+PostgreSQL only (real row locks); skipped with the reason on SQLite.
+"""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from config.errors import RefundProcessingError
+from orders.models import Order, Refund, RefundSource, RefundStatus
+from orders.services import refund_record
+from tests.factories import employee, order_with_items
+
+THREADS = 25
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_refunds_never_exceed_the_paid_amount():
+    # given: 20.00 captured; 25 requests of 3.00 (75.00) arrive together
+    agent = employee("emp_cs_001", "agent")
+    order = order_with_items(items=2)
+    assert order.payments.get().amount == Decimal("20.00")
+    barrier = threading.Barrier(THREADS)
+    successes, refusals, crashes = [], [], []
+
+    def request_refund():
+        try:
+            mine = Order.objects.get(pk=order.pk)
+            barrier.wait(timeout=30)
+            successes.append(
+                refund_record(order=mine, actor=agent, amount=Decimal("3.00"), source=RefundSource.MERCHANT)
+            )
+        except RefundProcessingError as exc:
+            refusals.append(exc)
+        except Exception as exc:  # noqa: BLE001 - any other error is a test failure, reported below
+            crashes.append(exc)
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=request_refund) for _ in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    # then
+    assert crashes == []
+    assert len(successes) + len(refusals) == THREADS
+    assert len(successes) == 6  # 6 x 3.00 = 18.00 <= 20.00 < 7 x 3.00
+    assert all(err.code == "REFUND_PROCESSING_ERROR" for err in refusals)
+    assert all(err.extra["refundable_amount"] == Decimal("2.00") for err in refusals)
+    total = sum(Refund.objects.filter(order=order).exclude(status=RefundStatus.FAILED).values_list("amount", flat=True))
+    assert total == Decimal("18.00")
+    assert Refund.objects.filter(order=order).count() == 6
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_mixed_amounts_stay_within_the_paid_amount():
+    agent = employee("emp_cs_001", "agent")
+    order = order_with_items(items=3, unit_price=Decimal("7.33"))  # 21.99 captured
+    amounts = [Decimal(a) for a in ("0.01", "1.99", "5.00", "7.33", "10.00", "21.99")] * 4
+    barrier = threading.Barrier(len(amounts))
+    refusals, crashes = [], []
+
+    def request_refund(amount):
+        try:
+            barrier.wait(timeout=30)
+            refund_record(order=order, actor=agent, amount=amount, source=RefundSource.STORE_CREDIT)
+        except RefundProcessingError as exc:
+            refusals.append(exc)
+        except Exception as exc:  # noqa: BLE001
+            crashes.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request_refund, args=(a,)) for a in amounts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert crashes == []
+    assert refusals
+    total = sum(Refund.objects.filter(order=order).values_list("amount", flat=True), Decimal("0"))
+    assert Decimal("0") < total <= Decimal("21.99")

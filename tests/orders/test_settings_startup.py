@@ -1,0 +1,45 @@
+"""With DEBUG off the settings refuse a missing or default SECRET_KEY."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def import_settings(**env_overrides):
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE")}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DEBUG": "0"},
+        {},
+        {"DEBUG": "0", "SECRET_KEY": ""},
+        {"DEBUG": "0", "SECRET_KEY": "django-insecure-development-only-key-change-me"},
+        {"DEBUG": "false", "SECRET_KEY": "django-insecure-abc"},
+    ],
+)
+def test_refuses_to_start_without_a_real_key(env):
+    result = import_settings(**env)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+    assert "ImproperlyConfigured" in result.stderr
+
+
+def test_starts_with_a_real_key():
+    result = import_settings(DEBUG="0", SECRET_KEY="k3y-" + "x" * 60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_debug_allows_the_development_key():
+    result = import_settings(DEBUG="1")
+    assert result.returncode == 0, result.stderr
