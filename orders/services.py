@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
@@ -118,7 +118,15 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
         order.account = data["account"]
     if data.get("channel") is not None:
         order.channel = data["channel"]
-    save_with_history(order, actor=actor, reason="Order created")
+    try:
+        with transaction.atomic():  # a concurrent create with the same order_id loses here, cleanly
+            save_with_history(order, actor=actor, reason="Order created")
+    except IntegrityError as exc:
+        if not order_id:
+            raise
+        raise Duplicate(
+            "An order with this order_id already exists", field="order_id", provided_value=order_id
+        ) from exc
 
     for line_number, item in enumerate(items, start=1):
         save_with_history(
@@ -336,7 +344,11 @@ def category_create(*, actor, name: str, description: str = "") -> Category:
     if Category.objects.filter(name=name).exists():
         raise Duplicate("A category with this name already exists", field="name", provided_value=name)
     category = Category(name=name, description=description)
-    save_with_history(category, actor=actor, reason="Category created")
+    try:
+        with transaction.atomic():  # a concurrent create of the same name loses here, cleanly
+            save_with_history(category, actor=actor, reason="Category created")
+    except IntegrityError as exc:
+        raise Duplicate("A category with this name already exists", field="name", provided_value=name) from exc
     return category
 
 

@@ -183,6 +183,7 @@ class OrderItemUpdateInput(StrictInputSerializer):
 class CategoryInput(StrictInputSerializer):
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    updated_by = serializers.CharField(max_length=150, required=False)
 
 
 # ----------------------------------------------------------------- output

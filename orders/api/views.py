@@ -171,6 +171,6 @@ class CategoryListCreateView(BackOfficeView):
     def post(self, request):
         data = self.validated(s.CategoryInput)
         category = services.category_create(
-            actor=request.user, name=data["name"], description=data.get("description", "")
+            actor=self.actor(data), name=data["name"], description=data.get("description", "")
         )
         return Response(s.CategoryOutput(category).data, status=status.HTTP_201_CREATED)

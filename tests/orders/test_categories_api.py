@@ -56,3 +56,16 @@ def test_bad_category_bodies(api, manager, body):
 def test_anonymous_cannot_list(api, db):
     r = api(None).get("/api/v1/categories")
     assert r.status_code == 401
+
+
+def test_updated_by_names_the_caller(api, manager):
+    r = api(manager).post("/api/v1/categories", {"name": "Snacks", "updated_by": "emp_mgr_001"}, format="json")
+    assert r.status_code == 201, r.content
+    assert Category.objects.get().history.latest().history_user == manager
+
+
+def test_updated_by_someone_else_is_forbidden(api, manager, other_manager):
+    r = api(manager).post("/api/v1/categories", {"name": "Snacks", "updated_by": "emp_mgr_002"}, format="json")
+    assert r.status_code == 403
+    assert r.json()["error_code"] == "PERMISSION_DENIED"
+    assert not Category.objects.exists()

@@ -198,6 +198,7 @@ LIMIT_CASES = [
     ("store_item_name", 201, "Must be less than 200 characters"),
     ("store_item_description", 1001, "Must be less than 1000 characters"),
     ("store_item_size", 51, "Must be less than 50 characters"),
+    ("preparation_notes", 1001, "Must be less than 1000 characters"),
 ]
 
 

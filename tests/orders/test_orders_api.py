@@ -171,6 +171,14 @@ def test_list_is_paginated(api, agent):
     assert len(r2.json()["results"]) == 1
 
 
+def test_page_out_of_range_is_json_404(api, agent):
+    order_with_items(items=1)
+    r = api(agent).get("/api/v1/orders", {"page": 99})
+    assert r.status_code == 404
+    assert r.json()["error_code"] == "NOT_FOUND"
+    assert r.json()["success"] is False
+
+
 def ids(response):
     assert response.status_code == 200, response.content
     return {o["order_id"] for o in response.json()["results"]}
