@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
 from config.errors import ItemNotFound, OrderNotFound, ValidationFailed
+from config.history import save_with_history
 from orders.models import (
     MODIFIABLE_ORDER_STATUSES,
     RETURNABLE_ORDER_STATUSES,
@@ -113,9 +114,11 @@ def _returned_amounts(order: Order) -> dict[int, Decimal]:
     return {row["order_item_id"]: row["amount"] for row in rows}
 
 
-def status_description_append(*, order: Order, code: str = "", description: str = "") -> OrderStatusDescription:
+def status_description_append(
+    *, order: Order, actor: ReturnActor, code: str = "", description: str = ""
+) -> OrderStatusDescription:
     entry = OrderStatusDescription(order=order, status=order.status, code=code, description=description[:1000])
-    entry.save()
+    save_with_history(entry, actor=actor.user, reason=f"Status {order.status} by {actor.label}")
     return entry
 
 
@@ -211,16 +214,20 @@ def order_return_whole(
     )
     try:
         with transaction.atomic():
-            ret.save()
+            save_with_history(ret, actor=actor.user, reason=f"Order returned by {actor.label}")
     except IntegrityError as exc:  # a concurrent whole return won the race (the unique constraint)
         raise AlreadyReturned(order_id=order.order_id) from exc
     for item in items:
-        ReturnLine.objects.create(return_obj=ret, order_item=item, quantity=item.quantity, amount=item.line_total)
+        save_with_history(
+            ReturnLine(return_obj=ret, order_item=item, quantity=item.quantity, amount=item.line_total),
+            actor=actor.user,
+            reason=f"Order returned by {actor.label}",
+        )
     _transition(order, actor=actor, name="return_fully", reason=f"Returned ({reason.code})")
-    status_description_append(order=order, code=reason.code, description=reason.description or message)
+    status_description_append(order=order, actor=actor, code=reason.code, description=reason.description or message)
     if refund:
         ret.refund_amount = _refund_to_payments(order=order, amount=_refundable(order), actor=actor, ret=ret)
-        ret.save(update_fields=["refund_amount"])
+        save_with_history(ret, actor=actor.user, reason="Refunded through the ledger", update_fields=["refund_amount"])
     return ret
 
 
@@ -301,14 +308,18 @@ def order_return_lines(
         created_by=actor.user,
         created_by_label=actor.label,
     )
-    ret.save()
+    save_with_history(ret, actor=actor.user, reason=f"Items returned by {actor.label}")
     for item, qty in chosen:
         left = item.quantity - returned.get(item.pk, 0)
         if qty == left:  # the rest of the line: exactly what is left of its value
             amount = item.line_total - returned_amounts.get(item.pk, ZERO)
         else:
             amount = (item.line_total * qty / item.quantity).quantize(CENT)
-        ReturnLine.objects.create(return_obj=ret, order_item=item, quantity=qty, amount=amount)
+        save_with_history(
+            ReturnLine(return_obj=ret, order_item=item, quantity=qty, amount=amount),
+            actor=actor.user,
+            reason=f"Items returned by {actor.label}",
+        )
         returned[item.pk] = returned.get(item.pk, 0) + qty
         returned_amounts[item.pk] = returned_amounts.get(item.pk, ZERO) + amount
 
@@ -319,7 +330,7 @@ def order_return_lines(
         name="return_fully" if everything_back else "return_partially",
         reason=f"Items returned ({reason.code})",
     )
-    status_description_append(order=order, code=reason.code, description=reason.description or message)
+    status_description_append(order=order, actor=actor, code=reason.code, description=reason.description or message)
 
     if refund:
         order_value = sum((i.line_total for i in items.values()), ZERO)
@@ -329,7 +340,7 @@ def order_return_lines(
         ret.refund_amount = _refund_to_payments(
             order=order, amount=min(share, _refundable(order)), actor=actor, ret=ret
         )
-        ret.save(update_fields=["refund_amount"])
+        save_with_history(ret, actor=actor.user, reason="Refunded through the ledger", update_fields=["refund_amount"])
     return ret
 
 
@@ -373,5 +384,5 @@ def order_cancel(
     if order.status not in MODIFIABLE_ORDER_STATUSES or shipped:
         raise OrderNotCancellable(order_id=order.order_id, current_status=order.status)
     _transition(order, actor=actor, name="cancel", reason=f"Cancelled ({reason.code})")
-    status_description_append(order=order, code=reason.code, description=reason.description or message)
+    status_description_append(order=order, actor=actor, code=reason.code, description=reason.description or message)
     return order

@@ -27,7 +27,8 @@ SITE_CONTEXT = OpenApiParameter(
         "A JSON object: `account` (required, the 24-character account identifier; it must be the API key's "
         'account), `channel` (sales channel ID), `stage`, `date` (ISO 8601). Example: `{"account": '
         '"5e3598e3007c5e00080d2bb8", "channel": 12}`. Orders of another account, or of another channel when '
-        "`channel` is given, are not found."
+        "`channel` is given, are not found. `stage` and `date` are validated but do not narrow anything here: "
+        "this back office has one environment and no dated snapshots."
     ),
 )
 

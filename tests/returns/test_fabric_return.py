@@ -150,6 +150,8 @@ def test_return_records_every_item_moves_the_order_and_refunds(fabric, django_ca
     refund.refresh_from_db()
     assert refund.status == RefundStatus.COMPLETED  # processed by the task after commit
     # history names the key (there is no employee)
+    assert "API key 'storefront'" in ret.history.last().history_change_reason
+    assert ret.history.last().history_user is None
     last = order.history.first()
     assert last.history_user is None
     assert "API key 'storefront'" in last.history_change_reason

@@ -89,6 +89,7 @@ def test_partial_then_full_return(api, agent, order, django_capture_on_commit_ca
     assert sum(Refund.objects.filter(order=order).values_list("amount", flat=True)) == D("60.00")
     history = order.history.first()
     assert history.history_user == agent
+    assert Return.objects.first().history.last().history_user == agent
     assert "emp_cs_001" in history.history_change_reason
 
 
