@@ -1,0 +1,568 @@
+"""Issues, approval requests and notifications in the admin. Every write goes through issues.services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Case, IntegerField, Value, When
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from config.admin_mixins import ServiceFSMAdminMixin
+from config.errors import DomainError
+from config.people import is_manager
+from config.permissions import AGENT_GROUP, MANAGER_GROUP
+from issues import services
+from issues.models import (
+    ApprovalRequest,
+    ApprovalState,
+    IssueNote,
+    IssueStatus,
+    NoteChannel,
+    Notification,
+    OrderIssue,
+)
+from issues.selectors import follow_up_due_q
+from orders.models import Refund, RefundCause, RefundSource
+from orders.selectors import order_money
+
+User = get_user_model()
+
+
+def _error_text(err: DomainError) -> str:
+    detail = "; ".join(f"{e['field']}: {e['error']}" for e in err.extra.get("validation_errors", []))
+    return f"{err.message}{' — ' + detail if detail else ''}"
+
+
+# --------------------------------------------------------------------------- filters
+
+
+class MineFilter(admin.SimpleListFilter):
+    title = "assignee"
+    parameter_name = "mine"
+
+    def lookups(self, request, model_admin):
+        return [("1", "Assigned to me"), ("unassigned", "Unassigned")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(assigned_to=request.user)
+        if self.value() == "unassigned":
+            return queryset.filter(assigned_to__isnull=True)
+        return queryset
+
+
+class FollowUpDueFilter(admin.SimpleListFilter):
+    title = "follow-up"
+    parameter_name = "follow_up"
+
+    def lookups(self, request, model_admin):
+        return [("due", "Due now"), ("planned", "Planned")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "due":
+            return queryset.filter(follow_up_due_q())
+        if self.value() == "planned":
+            return queryset.filter(follow_up_required=True, follow_up_date__gt=timezone.now())
+        return queryset
+
+
+class EscalationFilter(admin.SimpleListFilter):
+    title = "escalation"
+    parameter_name = "escalation"
+
+    def lookups(self, request, model_admin):
+        return [("escalated", "Escalated"), ("requested", "Approval pending")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "escalated":
+            return queryset.filter(status=IssueStatus.ESCALATED)
+        if self.value() == "requested":
+            return queryset.filter(approval_requests__state=ApprovalState.PENDING).distinct()
+        return queryset
+
+
+# --------------------------------------------------------------------------- forms
+
+
+class TransitionNotesForm(forms.Form):
+    notes = forms.CharField(
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text="Added to the communication log. Required to resolve or close.",
+    )
+
+
+class ApprovalDecisionForm(forms.Form):
+    note = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 4, "cols": 80}))
+
+
+class IssueRefundForm(forms.Form):
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    source = forms.ChoiceField(choices=RefundSource.choices)
+    notes = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
+
+
+class EmployeeChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.username
+
+
+def assignable_employees():
+    return (
+        User.objects.filter(is_active=True, groups__name__in=[AGENT_GROUP, MANAGER_GROUP])
+        .distinct()
+        .order_by("username")
+    )
+
+
+class IssueForm(forms.ModelForm):
+    notes = forms.CharField(
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Added to the communication log; required when raising the priority.",
+    )
+
+    class Meta:
+        model = OrderIssue
+        fields = (
+            "order",
+            "issue_type",
+            "title",
+            "description",
+            "priority",
+            "assigned_to",
+            "resolution_description",
+            "customer_satisfied",
+            "follow_up_required",
+            "follow_up_date",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "assigned_to" in self.fields:
+            self.fields["assigned_to"] = EmployeeChoiceField(queryset=assignable_employees(), required=False)
+
+
+UPDATABLE = (
+    "priority",
+    "assigned_to",
+    "resolution_description",
+    "customer_satisfied",
+    "follow_up_required",
+    "follow_up_date",
+)
+
+
+# --------------------------------------------------------------------------- issue admin
+
+
+class IssueNoteInline(admin.TabularInline):
+    """The communication log: notes are added, never edited or deleted."""
+
+    model = IssueNote
+    fields = ("created_at", "author", "kind", "channel", "body")
+    readonly_fields = ("created_at", "author")
+    extra = 1
+    can_delete = False
+    ordering = ("created_at", "id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(OrderIssue)
+class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
+    form = IssueForm
+    fsm_fields = ["status"]
+    fsm_forms = {
+        name: TransitionNotesForm
+        for name in ("back_to_open", "reopen", "investigate", "start_work", "resolve", "close", "escalate")
+    }
+    change_form_template = "admin/issues/orderissue/change_form.html"
+    list_display = (
+        "issue_id",
+        "order",
+        "title",
+        "status",
+        "priority",
+        "issue_type",
+        "assigned_to",
+        "age",
+        "follow_up",
+    )
+    list_select_related = ("order", "assigned_to")
+    list_filter = (MineFilter, "status", "priority", "issue_type", FollowUpDueFilter, EscalationFilter)
+    search_fields = ("=issue_id", "=order__order_id", "=order__customer_email")
+    search_help_text = "Exact issue id, order id or customer e-mail"
+    show_full_result_count = False
+    list_per_page = 50
+    raw_id_fields = ("order",)
+    actions = ["assign_to_me"]
+    inlines = [IssueNoteInline]
+    history_list_display = ["status", "priority"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (
+            "issue_id",
+            "order",
+            "issue_type",
+            "title",
+            "description",
+            "status",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "closed_at",
+            "reopen_count",
+            "revision",
+            "refunds",
+        )
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("order", "issue_type", "title", "description", "priority", "assigned_to", "notes")
+        return (
+            ("issue_id", "status", "revision"),
+            "order",
+            ("issue_type", "priority"),
+            "title",
+            "description",
+            "assigned_to",
+            "resolution_description",
+            "customer_satisfied",
+            ("follow_up_required", "follow_up_date"),
+            "notes",
+            "refunds",
+            ("created_by", "created_at", "updated_at"),
+            ("resolved_at", "closed_at", "reopen_count"),
+        )
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    # -- list columns
+
+    @admin.display(description="Age", ordering="created_at")
+    def age(self, obj: OrderIssue) -> str:
+        delta = timezone.now() - obj.created_at
+        if delta < timedelta(hours=1):
+            return f"{int(delta.total_seconds() // 60)}m"
+        if delta < timedelta(days=1):
+            return f"{int(delta.total_seconds() // 3600)}h"
+        return f"{delta.days}d"
+
+    @admin.display(description="Follow-up", ordering="follow_up_date")
+    def follow_up(self, obj: OrderIssue) -> str:
+        if not obj.follow_up_required or not obj.follow_up_date:
+            return "—"
+        when = obj.follow_up_date.strftime("%Y-%m-%d %H:%M")
+        return f"DUE {when}" if obj.follow_up_due else when
+
+    @admin.display(description="Refunds")
+    def refunds(self, obj: OrderIssue):
+        rows = Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id=obj.issue_id).order_by("created_at")
+        table = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (r.refund_id, r.amount, r.currency, r.source, r.status, r.created_at.strftime("%Y-%m-%d %H:%M"))
+                for r in rows
+            ),
+        )
+        paid, refunded = order_money(obj.order)
+        return format_html(
+            "<table><tr><th>Refund</th><th>Amount</th><th>Source</th><th>Status</th><th>When</th></tr>{}</table>"
+            "<p>Order refundable: {} {} &nbsp; <a class='button' href='{}'>Refund through the ledger</a></p>",
+            table,
+            max(paid - refunded, Decimal("0.00")),
+            obj.order.currency,
+            reverse("admin:issues_orderissue_refund", args=[obj.pk]),
+        )
+
+    # -- writes: all through services
+
+    def save_model(self, request, obj, form, change) -> None:
+        request._service_error = None
+        data = form.cleaned_data
+        try:
+            if not change:
+                issue = services.issue_create(
+                    order_id=data["order"].order_id,
+                    actor=request.user,
+                    data={
+                        "issue_type": data["issue_type"],
+                        "title": data["title"],
+                        "description": data.get("description", ""),
+                        "priority": data.get("priority"),
+                        "assigned_to": data["assigned_to"].username if data.get("assigned_to") else None,
+                        "notes": data.get("notes") or None,
+                    },
+                )
+                obj.pk = issue.pk
+                obj.issue_id = issue.issue_id
+                return
+            changes = {name: data[name] for name in form.changed_data if name in UPDATABLE}
+            if "assigned_to" in changes:
+                changes["assigned_to"] = changes["assigned_to"].username if changes["assigned_to"] else None
+            if data.get("notes"):
+                changes["notes"] = data["notes"]
+            if changes:
+                services.issue_update(
+                    order_id=obj.order.order_id,
+                    issue_id=obj.issue_id,
+                    actor=request.user,
+                    changes=changes,
+                    channel=NoteChannel.ADMIN,
+                )
+        except DomainError as err:
+            request._service_error = err
+            self.message_user(request, f"Not saved: {_error_text(err)}", messages.ERROR)
+
+    def save_formset(self, request, form, formset, change) -> None:
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if getattr(request, "_service_error", None) or formset.model is not IssueNote:
+            return
+        for note_form in formset.forms:
+            if note_form.instance.pk or not note_form.has_changed() or not note_form.cleaned_data.get("body"):
+                continue
+            try:
+                note = services.issue_note_add(
+                    issue=form.instance,
+                    actor=request.user,
+                    body=note_form.cleaned_data["body"],
+                    kind=note_form.cleaned_data["kind"],
+                    channel=note_form.cleaned_data["channel"],
+                )
+            except DomainError as err:
+                self.message_user(request, f"Note not added: {_error_text(err)}", messages.ERROR)
+            else:
+                formset.new_objects.append(note)
+
+    def response_change(self, request, obj):
+        if getattr(request, "_service_error", None):
+            return redirect(request.path)
+        return super().response_change(request, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_service_error", None):
+            return redirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return []  # the services write history rows with their own reasons
+
+    def _get_fsm_transition_by_name(self, *, obj, transition_name):
+        """The transition for the issue's current state (a method may have one per source state)."""
+        meta = self._get_fsm_transition_func(obj=obj, transition_name=transition_name)._django_fsm
+        return meta.get_transition(obj.status) or super()._get_fsm_transition_by_name(
+            obj=obj, transition_name=transition_name
+        )
+
+    def apply_transition(self, request, obj, transition_name, form_data):
+        try:
+            result = services.issue_transition(
+                issue=obj, actor=request.user, transition_name=transition_name, notes=form_data.get("notes", "")
+            )
+        except DomainError as err:
+            err.message = _error_text(err)
+            raise
+        if result.approval is not None:
+            return (
+                f"{result.approval.get_kind_display()} requested ({result.approval.approval_id}); "
+                "it waits for a manager's approval."
+            )
+        return f"Issue {result.issue.issue_id} is now {result.issue.get_status_display().lower()}."
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        pending = (
+            ApprovalRequest.objects.filter(issue_id=object_id, state=ApprovalState.PENDING)
+            .select_related("requested_by")
+            .order_by("created_at")
+            if str(object_id).isdigit()
+            else []
+        )
+        extra_context = {**(extra_context or {}), "pending_approvals": pending, "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Assign to me", permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        done, failed = 0, 0
+        for issue in queryset.select_related("order"):
+            try:
+                with transaction.atomic():
+                    services.issue_update(
+                        order_id=issue.order.order_id,
+                        issue_id=issue.issue_id,
+                        actor=request.user,
+                        changes={"assigned_to": request.user.username},
+                        channel=NoteChannel.ADMIN,
+                    )
+                done += 1
+            except DomainError as err:
+                failed += 1
+                self.message_user(request, f"{issue.issue_id}: {_error_text(err)}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} issue(s) assigned to you.", messages.SUCCESS)
+
+    # -- the refund form
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="issues_orderissue_refund",
+            ),
+            *super().get_urls(),
+        ]
+
+    def refund_view(self, request, object_id):
+        issue = get_object_or_404(OrderIssue.objects.select_related("order"), pk=object_id)
+        if not (self.has_change_permission(request, issue) and request.user.has_perm("orders.add_refund")):
+            messages.error(request, "You do not have permission to refund.")
+            return redirect("admin:issues_orderissue_change", issue.pk)
+        paid, refunded = order_money(issue.order)
+        form = IssueRefundForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = services.issue_update(
+                    order_id=issue.order.order_id,
+                    issue_id=issue.issue_id,
+                    actor=request.user,
+                    changes={
+                        "refund_amount": form.cleaned_data["amount"],
+                        "refund_source": form.cleaned_data["source"],
+                        "notes": form.cleaned_data["notes"],
+                    },
+                    channel=NoteChannel.ADMIN,
+                )
+            except DomainError as err:
+                form.add_error(None, _error_text(err))
+            else:
+                refund = result.refund
+                messages.success(request, f"Refund {refund.refund_id} of {refund.amount} {refund.currency} recorded.")
+                return redirect("admin:issues_orderissue_change", issue.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": issue,
+            "title": f"Refund for issue {issue.issue_id}",
+            "form": form,
+            "paid": paid,
+            "refunded": refunded,
+            "refundable": max(paid - refunded, Decimal("0.00")),
+        }
+        return TemplateResponse(request, "admin/issues/orderissue/refund.html", context)
+
+
+# --------------------------------------------------------------------------- approvals
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
+    """The managers' queue: pending first; approve and reject each ask for a note."""
+
+    fsm_fields = ["state"]
+    fsm_forms = {"approve": ApprovalDecisionForm, "reject": ApprovalDecisionForm}
+    list_display = (
+        "approval_id",
+        "kind",
+        "state",
+        "issue",
+        "requested_status",
+        "requested_by",
+        "created_at",
+        "decided_by",
+    )
+    list_select_related = ("issue", "requested_by", "decided_by")
+    list_filter = ("state", "kind")
+    search_fields = ("=approval_id", "=target_id", "=issue__order__order_id")
+    show_full_result_count = False
+
+    def get_ordering(self, request):
+        pending_first = Case(
+            When(state=ApprovalState.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+        return [pending_first.asc(), "-created_at", "-id"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name != "id"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        return  # read-only: decisions go through the transition forms
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return []
+
+    def apply_transition(self, request, obj, transition_name, form_data):
+        if transition_name not in ("approve", "reject"):
+            raise DomainError(f"'{transition_name}' is not available here")
+        try:
+            approval = services.approval_decide(
+                approval_id=obj.approval_id,
+                actor=request.user,
+                approve=transition_name == "approve",
+                note=form_data.get("note", ""),
+            )
+        except DomainError as err:
+            err.message = _error_text(err)
+            raise
+        return f"Request {approval.approval_id} {approval.state}."
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "recipient", "kind", "issue", "message", "emailed_at")
+    list_select_related = ("recipient", "issue")
+    list_filter = ("kind", ("emailed_at", admin.EmptyFieldListFilter))
+    search_fields = ("=issue__issue_id", "=recipient__username")
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs if is_manager(request.user) else qs.filter(recipient=request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
