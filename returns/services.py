@@ -99,19 +99,22 @@ def _order_locked(order_id: str, *, account: str | None = None, channel: int | N
     return order
 
 
-def returned_quantities(order: Order) -> dict[int, int]:
-    """Item pk -> quantity already returned."""
-    rows = (
+def returned_so_far(order: Order) -> tuple[dict[int, int], dict[int, Decimal]]:
+    """(item pk -> quantity already returned, item pk -> value already returned), one query."""
+    rows = list(
         ReturnLine.objects.filter(order_item__order=order)
         .values("order_item_id")
         .annotate(qty=Sum("quantity"), amount=Sum("amount"))
+        .order_by()
     )
-    return {row["order_item_id"]: row["qty"] for row in rows}
+    quantities = {row["order_item_id"]: row["qty"] for row in rows}
+    amounts = {row["order_item_id"]: row["amount"] for row in rows}
+    return quantities, amounts
 
 
-def _returned_amounts(order: Order) -> dict[int, Decimal]:
-    rows = ReturnLine.objects.filter(order_item__order=order).values("order_item_id").annotate(amount=Sum("amount"))
-    return {row["order_item_id"]: row["amount"] for row in rows}
+def returned_quantities(order: Order) -> dict[int, int]:
+    """Item pk -> quantity already returned."""
+    return returned_so_far(order)[0]
 
 
 def status_description_append(
@@ -257,8 +260,7 @@ def order_return_lines(
     if not lines:
         raise ValidationFailed.single("items", "At least one item is required")
     items = {str(i.order_item_id): i for i in OrderItem.objects.filter(order=order).order_by("line_number")}
-    returned = returned_quantities(order)
-    returned_amounts = _returned_amounts(order)
+    returned, returned_amounts = returned_so_far(order)
     value_before = sum(returned_amounts.values(), ZERO)
 
     problems: list[dict[str, str]] = []
