@@ -164,13 +164,16 @@ class OrderAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     def money_summary(self, obj: Order):
         paid, refunded = selectors.order_money(obj)
         url = reverse("admin:orders_order_refund", args=[obj.pk])
+        return_url = reverse("admin:returns_return_record", args=[obj.pk])
         return format_html(
-            "Paid {} {} · refunded {} · refundable {} &nbsp; <a class='button' href='{}'>Record a refund</a>",
+            "Paid {} {} · refunded {} · refundable {} &nbsp; <a class='button' href='{}'>Record a refund</a>"
+            " <a class='button' href='{}'>Record a return</a>",
             paid,
             obj.currency,
             refunded,
             max(paid - refunded, Decimal("0.00")),
             url,
+            return_url,
         )
 
     def has_add_permission(self, request) -> bool:
