@@ -571,6 +571,36 @@ def approval_decide(*, approval_id: str, actor, approve: bool, note: str) -> App
     return approval
 
 
+@transaction.atomic
+def approval_cancel(*, approval_id: str, actor, note: str = "") -> ApprovalRequest:
+    """The requester (or a manager) withdraws a pending request."""
+    approval = ApprovalRequest.objects.select_for_update(of=("self",)).filter(approval_id=approval_id).first()
+    if approval is None:
+        raise NotFound("Approval request not found", approval_request_id=approval_id)
+    if approval.state != ApprovalState.PENDING:
+        raise InvalidStatusTransition(
+            f"The request is already {approval.state}",
+            current_status=approval.state,
+            requested_status=ApprovalState.CANCELLED,
+            allowed_transitions=[],
+        )
+    cancel = next(t for t in approval.get_available_state_transitions() if t.name == "cancel")
+    if not cancel.has_perm(approval, actor):
+        raise PermissionDenied("Only the requester or a manager can cancel a request")
+    approval.cancel(by=actor, note=note)
+    save_with_history(approval, actor=actor, reason="Request cancelled")
+    return approval
+
+
+def issue_get(*, order_id: str, issue_id: str) -> OrderIssue:
+    """The issue of this order, or ORDER_NOT_FOUND / ISSUE_NOT_FOUND (an issue of another order is not found)."""
+    order = order_get(order_id)
+    issue = OrderIssue.objects.filter(issue_id=issue_id, order=order).first()
+    if issue is None:
+        raise IssueNotFound(issue_id=issue_id, order_id=order_id)
+    return issue
+
+
 # --------------------------------------------------------------------------- follow-ups
 
 

@@ -65,6 +65,11 @@ class ApprovalDecisionInput(StrictInputSerializer):
     decided_by = _employee_id(required=False)
 
 
+class ApprovalCancelInput(StrictInputSerializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    decided_by = _employee_id(required=False)
+
+
 class MetricsQuery(serializers.Serializer):
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)

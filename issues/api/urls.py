@@ -17,4 +17,5 @@ urlpatterns = [
     path("approvals", views.ApprovalListView.as_view(), name="approval-list"),
     path("approvals/<str:approval_id>/approve", views.ApprovalApproveView.as_view(), name="approval-approve"),
     path("approvals/<str:approval_id>/reject", views.ApprovalRejectView.as_view(), name="approval-reject"),
+    path("approvals/<str:approval_id>/cancel", views.ApprovalCancelView.as_view(), name="approval-cancel"),
 ]

@@ -138,6 +138,8 @@ class OrderIssueDetailView(BackOfficeView):
         description="Seed 001: update an issue as it moves towards resolution. A refused update changes nothing.",
     )
     def patch(self, request, order_id: str, issue_id: str):
+        # Not-found first: a client learns nothing about the body of a request to a missing issue.
+        services.issue_get(order_id=order_id, issue_id=issue_id)
         data = self.validated(s.IssueUpdateInput)
         actor = resolve_actor(user=request.user, employee_id=data["updated_by"])
         changes = {k: v for k, v in data.items() if k != "updated_by"}
@@ -240,6 +242,42 @@ class ApprovalDecisionView(BackOfficeView):
 class ApprovalApproveView(ApprovalDecisionView):
     approve = True
 
+    @extend_schema(
+        request=s.ApprovalDecisionInput,
+        responses={200: s.ApprovalOutput, **errors(400, 401, 403, 404, 409)},
+        operation_id="approvals_approve",
+        description="A manager, never the requester. Applies the requested transition now (409 if it is no "
+        "longer legal).",
+    )
+    def post(self, request, approval_id: str):
+        return super().post(request, approval_id)
+
 
 class ApprovalRejectView(ApprovalDecisionView):
     approve = False
+
+    @extend_schema(
+        request=s.ApprovalDecisionInput,
+        responses={200: s.ApprovalOutput, **errors(400, 401, 403, 404, 409)},
+        operation_id="approvals_reject",
+        description="A manager, never the requester. The issue is left as it is.",
+    )
+    def post(self, request, approval_id: str):
+        return super().post(request, approval_id)
+
+
+class ApprovalCancelView(BackOfficeView):
+    required_permissions = {"POST": "issues.view_approvalrequest"}
+    serializer_class = s.ApprovalOutput
+
+    @extend_schema(
+        request=s.ApprovalCancelInput,
+        responses={200: s.ApprovalOutput, **errors(400, 401, 403, 404, 409)},
+        operation_id="approvals_cancel",
+        description="The requester (or a manager) withdraws a pending request.",
+    )
+    def post(self, request, approval_id: str):
+        data = self.validated(s.ApprovalCancelInput)
+        actor = resolve_actor(user=request.user, employee_id=data.get("decided_by"), field="decided_by")
+        services.approval_cancel(approval_id=approval_id, actor=actor, note=data.get("note", ""))
+        return Response(s.ApprovalOutput(selectors.approval_list().get(approval_id=approval_id)).data)

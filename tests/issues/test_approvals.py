@@ -135,3 +135,14 @@ def test_queue_filters_by_state_and_kind(api, manager, agent, escalation, make_i
     assert kinds("state=pending") == [("reopen", "pending")]
     assert kinds("kind=escalation") == [("escalation", "rejected")]
     assert len(kinds("")) == 2
+
+
+def test_requester_cancels_a_pending_request(api, agent, other_agent, manager, escalation):
+    refused = api(other_agent).post(f"/api/v1/approvals/{escalation.approval_id}/cancel", {}, format="json")
+    assert refused.status_code == 403
+    response = api(agent).post(f"/api/v1/approvals/{escalation.approval_id}/cancel", {"note": "Sorted"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["state"] == "cancelled"
+    assert decide(api, manager, escalation, "approve").status_code == 409
+    escalation.refresh_from_db()
+    assert [h.state for h in escalation.history.order_by("history_date")] == ["pending", "cancelled"]

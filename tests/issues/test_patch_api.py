@@ -547,6 +547,15 @@ def test_patch_query_count_is_pinned(api, agent, make_issue, django_assert_num_q
         "refund_source": "store_credit",
         "updated_by": "emp_cs_001",
     }
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(21):
         response = client.patch(url(issue), body, format="json")
     assert response.status_code == 200
+
+
+def test_not_found_comes_before_body_validation(api, agent, make_issue):
+    issue = make_issue()
+    response = api(agent).patch(
+        f"/api/v1/orders/{issue.order.order_id}/issues/issue_nope", {"priority": "urgent"}, format="json"
+    )
+    assert response.status_code == 404
+    assert response.json()["error_code"] == "ISSUE_NOT_FOUND"
