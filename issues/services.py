@@ -404,6 +404,8 @@ def issue_update(
     approval = None
     if approval_kind is not None:
         approval = _approval_request_create(issue=issue, actor=actor, kind=approval_kind, status=requested, notes=notes)
+    elif transition is not None and transition.custom.get("approval_kind"):
+        _cancel_pending(issue=issue, actor=actor, kind=transition.custom["approval_kind"])
 
     # Side effects (after commit)
     if "priority" in updated and issue.priority == IssuePriority.CRITICAL and old_priority != IssuePriority.CRITICAL:
@@ -465,6 +467,15 @@ def _approval_request_create(*, issue: OrderIssue, actor, kind: str, status: str
         + (f": {notes}" if notes else ""),
     )
     return approval
+
+
+def _cancel_pending(*, issue: OrderIssue, actor, kind: str) -> None:
+    """A manager applied the move directly: pending requests for it are settled (cancelled, with history)."""
+    for approval in ApprovalRequest.objects.select_for_update(of=("self",)).filter(
+        target_type=ISSUE_TARGET, target_id=issue.issue_id, kind=kind, state=ApprovalState.PENDING
+    ):
+        approval.cancel(by=actor, note=f"Applied directly by {actor.username}")
+        save_with_history(approval, actor=actor, reason="Request cancelled: applied directly")
 
 
 def issue_transition(*, issue: OrderIssue, actor, transition_name: str, notes: str = "") -> IssueUpdateResult:

@@ -82,9 +82,9 @@ def test_the_fsm_permission_also_holds_four_eyes(agent, manager, escalation):
 
 
 def test_approval_that_is_no_longer_legal_is_409(api, manager, escalation):
-    # a manager escalated it directly meanwhile, then resolved it and closed it
+    # meanwhile a manager resolved the issue and closed it: closed issues cannot be escalated
     issue = OrderIssue.objects.get(pk=escalation.issue_id)
-    for status in ("escalated", "resolved", "closed"):
+    for status in ("resolved", "closed"):
         response = api(manager).patch(
             url(issue), {"status": status, "notes": "n", "updated_by": "emp_mgr_001"}, format="json"
         )
@@ -146,3 +146,11 @@ def test_requester_cancels_a_pending_request(api, agent, other_agent, manager, e
     assert decide(api, manager, escalation, "approve").status_code == 409
     escalation.refresh_from_db()
     assert [h.state for h in escalation.history.order_by("history_date")] == ["pending", "cancelled"]
+
+
+def test_a_managers_direct_escalation_settles_the_pending_request(api, manager, escalation):
+    issue = OrderIssue.objects.select_related("order").get(pk=escalation.issue_id)
+    response = api(manager).patch(url(issue), {"status": "escalated", "updated_by": "emp_mgr_001"}, format="json")
+    assert response.status_code == 200
+    escalation.refresh_from_db()
+    assert (escalation.state, escalation.decided_by) == ("cancelled", manager)
