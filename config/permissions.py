@@ -31,6 +31,15 @@ AGENT_PERMISSIONS = [
     "issues.add_issuenote",
     "issues.view_approvalrequest",
     "issues.view_notification",
+    # appeasements (issue 4): draft, change, submit within policy, delete drafts; read the managed lists
+    "appeasements.view_appeasement",
+    "appeasements.add_appeasement",
+    "appeasements.change_appeasement",
+    "appeasements.delete_appeasement",
+    "appeasements.view_appeasementrefund",
+    "appeasements.view_appeasementcomment",
+    "appeasements.view_appeasementreason",
+    "appeasements.view_refundtype",
 ]
 
 MANAGER_PERMISSIONS = AGENT_PERMISSIONS + [
@@ -48,6 +57,16 @@ MANAGER_PERMISSIONS = AGENT_PERMISSIONS + [
     "issues.handle_escalated_issue",
     "issues.decide_approvalrequest",
     "issues.change_approvalrequest",
+    # appeasements: decide over-policy appeasements, manage reasons, refund types and agents' limits
+    "appeasements.approve_appeasement",
+    "appeasements.add_appeasementreason",
+    "appeasements.change_appeasementreason",
+    "appeasements.add_refundtype",
+    "appeasements.change_refundtype",
+    "appeasements.view_agentappeasementlimit",
+    "appeasements.add_agentappeasementlimit",
+    "appeasements.change_agentappeasementlimit",
+    "appeasements.delete_agentappeasementlimit",
 ]
 
 SERVICE_PERMISSIONS = AGENT_PERMISSIONS + [

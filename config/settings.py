@@ -158,7 +158,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"FabricOrderStatusEnum": "returns.fabric.statuses.FABRIC_ORDER_STATUSES"},
 }
 
 # --- Background work (django-tasks, database backend; `manage.py db_worker`) ---
@@ -182,3 +182,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Appeasements (issue 4) ---
+# Share (0..1) of the order total above which a submitted appeasement needs a manager's approval.
+APPEASEMENT_POLICY_SHARE = float(env("APPEASEMENT_POLICY_SHARE", "0.20"))
+# The appeasement validation webhook (seed 004: 900015/900016); empty: no validation call.
+APPEASEMENT_VALIDATION_URL = env("APPEASEMENT_VALIDATION_URL", "") or ""
+APPEASEMENT_VALIDATION_TIMEOUT = float(env("APPEASEMENT_VALIDATION_TIMEOUT", "5"))
+# Site ids accepted in the optional x-ccsite header of /ccagent/ (30014 for any other).
+CCAGENT_SITES = [s.strip() for s in (env("CCAGENT_SITES") or "siteUS").split(",") if s.strip()]
+# --- end appeasements ---

@@ -1,0 +1,212 @@
+"""Appeasements in the admin: read-only rows, every write (submit, approve, reject) through the services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin
+from django.db.models import DecimalField, Sum, Value
+from django.db.models.functions import Coalesce
+from simple_history.admin import SimpleHistoryAdmin
+
+from appeasements import approvals, services
+from appeasements.models import (
+    AgentAppeasementLimit,
+    Appeasement,
+    AppeasementComment,
+    AppeasementReason,
+    AppeasementRefund,
+    RefundType,
+)
+from appeasements.selectors import refund_state
+from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin
+from orders.admin import OrderAdmin
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text="Why (sent to the agent and kept as a comment on the appeasement).",
+    )
+
+
+class AppeasementRefundInline(ReadOnlyInline):
+    model = AppeasementRefund
+    fields = (
+        "refund_id",
+        "refund_type",
+        "payment_group_id",
+        "amount",
+        "currency_code",
+        "ledger_state",
+        "ledger_refund",
+    )
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("refund_type", "ledger_refund")
+
+    @admin.display(description="State")
+    def ledger_state(self, obj) -> str:
+        return refund_state(obj)
+
+
+class AppeasementCommentInline(ReadOnlyInline):
+    model = AppeasementComment
+    fields = ("comment_id", "agent", "comment", "created_at")
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("agent")
+
+
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+@admin.register(Appeasement)
+class AppeasementAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
+    fsm_fields = ["state"]
+    list_display = ("appeasement_id", "state", "reason", "agent", "order", "amount", "type", "created_at")
+    list_filter = ("state", "reason", "type", "origin", "created_at")
+    list_select_related = ("reason", "agent", "order")
+    search_fields = ("=appeasement_id", "=order__order_id", "=profile_id", "=agent__username")
+    search_help_text = "Exact appeasement id, order id, profile id or agent"
+    show_full_result_count = False
+    list_per_page = 50
+    inlines = [AppeasementRefundInline, AppeasementCommentInline]
+    readonly_fields = (
+        "appeasement_id",
+        "order",
+        "issue",
+        "profile_id",
+        "agent",
+        "reason",
+        "type",
+        "notes",
+        "state",
+        "origin",
+        "decision_note",
+        "amount",
+        "pending_approval",
+        "created_at",
+        "updated_at",
+        "submitted_at",
+    )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_amount=Coalesce(Sum("refunds__amount"), Value(Decimal("0.00")), output_field=_MONEY))
+        )
+
+    @admin.display(description="Amount", ordering="_amount")
+    def amount(self, obj) -> Decimal:
+        return obj._amount
+
+    @admin.display(description="Approval request")
+    def pending_approval(self, obj) -> str:
+        approval = approvals.pending_approval_for(obj)
+        return approval.approval_id if approval else "—"
+
+    def has_add_permission(self, request) -> bool:
+        return False  # appeasements are drafted through the ccagent API
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change) -> None:
+        return  # read-only: the writes are the transition buttons
+
+    def save_related(self, request, form, formsets, change) -> None:
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return []
+
+    def apply_transition(self, request, obj, transition_name, form_data):
+        if transition_name == "submit":
+            result = services.appeasement_submit(appeasement_id=obj.appeasement_id, caller=request.user)
+            return f"Appeasement {result.appeasement_id}: {result.state}."
+        if transition_name in ("approve", "reject"):
+            approvals.appeasement_decide(
+                appeasement=obj,
+                actor=request.user,
+                approve=transition_name == "approve",
+                note=form_data.get("note", ""),
+            )
+            return f"Appeasement {obj.appeasement_id}: {transition_name}d."
+        raise ValueError(transition_name)
+
+
+class AppeasementOrderInline(ReadOnlyInline):
+    """The order page lists its appeasements."""
+
+    model = Appeasement
+    fields = ("appeasement_id", "state", "reason", "agent", "type", "created_at", "submitted_at")
+    readonly_fields = fields
+    verbose_name_plural = "appeasements"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("reason", "agent")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Display only: left out of POSTs (transition buttons), so the order form needs no management form
+        # for it and the order admin's own POST handling stays exactly as it was.
+        return request.method != "POST" and super().has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+if AppeasementOrderInline not in OrderAdmin.inlines:
+    OrderAdmin.inlines = [*OrderAdmin.inlines, AppeasementOrderInline]
+
+
+@admin.register(AppeasementReason)
+class AppeasementReasonAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "description", "active")
+    list_filter = ("active",)
+    search_fields = ("code", "description")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj else ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deactivate instead: appeasements keep their reason
+
+
+@admin.register(RefundType)
+class RefundTypeAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "description", "requires_payment_group", "ledger_source", "active")
+    list_filter = ("active", "ledger_source")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj else ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AgentAppeasementLimit)
+class AgentAppeasementLimitAdmin(SimpleHistoryAdmin):
+    list_display = ("agent", "limit")
+    list_select_related = ("agent",)
+    search_fields = ("=agent__username",)
+    autocomplete_fields = ()
+    raw_id_fields = ("agent",)

@@ -1,0 +1,120 @@
+"""The bridge to the managers' approval queue and notifications of the issues work (issue 3).
+
+An over-policy submit opens an :class:`issues.models.ApprovalRequest` of kind ``appeasement``; the
+queue's ``approval_decide`` (four-eyes) calls :func:`approval_decided` back, which approves (submits
+through the ledger) or rejects the appeasement. Notifications go through ``issues.services.notify``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from appeasements.errors import WrongState
+
+if TYPE_CHECKING:
+    from appeasements.models import Appeasement
+
+APPROVAL_KIND = "appeasement"
+TARGET_TYPE = "appeasement"
+NOTIFY_REQUESTED = "appeasement_requested"
+NOTIFY_SUBMITTED = "appeasement_submitted"
+
+
+def _managers() -> list:
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    from config.permissions import MANAGER_GROUP
+
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(groups__name=MANAGER_GROUP) | Q(is_superuser=True))
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def approval_request_open(*, appeasement: Appeasement, actor, why: str):
+    """Put the appeasement in the managers' queue and tell them."""
+    from config.history import save_with_history
+    from issues.models import ApprovalRequest
+    from issues.services import notify
+
+    total = sum(r.amount for r in appeasement.refunds.all())
+    approval = ApprovalRequest(
+        kind=APPROVAL_KIND,
+        issue=appeasement.issue,
+        target_type=TARGET_TYPE,
+        target_id=appeasement.appeasement_id,
+        requested_status="SUBMITTED",
+        payload={
+            "order_id": appeasement.order.order_id,
+            "amount": str(total),
+            "currency": appeasement.order.currency,
+            "reason": appeasement.reason.code,
+            "policy": why,
+        },
+        reason=f"Over policy: {why}",
+        requested_by=actor,
+    )
+    save_with_history(approval, actor=actor, reason="Appeasement approval requested")
+    notify(
+        recipients=_managers(),
+        kind=NOTIFY_REQUESTED,
+        issue=appeasement.issue,
+        approval=approval,
+        exclude=actor,
+        message=(
+            f"{actor.username} asks to approve appeasement {appeasement.appeasement_id} of {total} "
+            f"{appeasement.order.currency} on order {appeasement.order.order_id} ({approval.approval_id}): {why}"
+        ),
+    )
+    return approval
+
+
+def pending_approval_for(appeasement: Appeasement):
+    from issues.models import ApprovalRequest, ApprovalState
+
+    return ApprovalRequest.objects.filter(
+        target_type=TARGET_TYPE, target_id=appeasement.appeasement_id, kind=APPROVAL_KIND, state=ApprovalState.PENDING
+    ).first()
+
+
+def appeasement_decide(*, appeasement: Appeasement, actor, approve: bool, note: str):
+    """Admin buttons: decide the appeasement's pending request through the approval queue (one write path,
+    four-eyes included)."""
+    from issues.services import approval_decide
+
+    approval = pending_approval_for(appeasement)
+    if approval is None:
+        raise WrongState(
+            f"Appeasement {appeasement.appeasement_id} has no pending approval request",
+            current_state=appeasement.state,
+        )
+    return approval_decide(approval_id=approval.approval_id, actor=actor, approve=approve, note=note)
+
+
+def approval_decided(*, approval, actor, approve: bool, note: str) -> None:
+    """Called by the approval queue inside its transaction, before the request itself is saved."""
+    from appeasements.services import appeasement_decision_apply
+
+    appeasement_decision_apply(appeasement_id=approval.target_id, actor=actor, approve=approve, note=note)
+
+
+def appeasement_submitted(*, appeasement: Appeasement, actor) -> None:
+    """Tell the agent (when someone else submitted it) and note it on the issue it settles."""
+    from issues.services import notify
+
+    total = sum(r.amount for r in appeasement.refunds.all())
+    message = (
+        f"Appeasement {appeasement.appeasement_id} of {total} {appeasement.order.currency} on order "
+        f"{appeasement.order.order_id} was submitted by {actor.username}"
+    )
+    notify(
+        recipients=[appeasement.agent], kind=NOTIFY_SUBMITTED, issue=appeasement.issue, exclude=actor, message=message
+    )
+    if appeasement.issue is not None:
+        from issues.services import issue_note_add
+
+        issue_note_add(issue=appeasement.issue, actor=actor, body=message)
