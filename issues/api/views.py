@@ -35,8 +35,13 @@ class IssueFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=IssueStatus.choices)
     priority = filters.ChoiceFilter(choices=IssuePriority.choices)
     type = filters.ChoiceFilter(field_name="issue_type", choices=IssueType.choices)
-    assigned_to = filters.CharFilter(field_name="assigned_to__username", label="Assignee employee ID")
+    assigned_to = filters.CharFilter(method="filter_assigned_to", label="Assignee employee ID, or `me`")
     follow_up_due = filters.BooleanFilter(method="filter_follow_up_due", label="Follow-up due now")
+
+    def filter_assigned_to(self, queryset, name, value):
+        if value == "me":
+            return queryset.filter(assigned_to=self.request.user)
+        return queryset.filter(assigned_to__username=value)
 
     def filter_follow_up_due(self, queryset, name, value):
         due = selectors.follow_up_due_q()

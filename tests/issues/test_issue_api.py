@@ -109,6 +109,8 @@ def test_issue_queue_filters(api, agent, other_agent, order):
     assert ids("follow_up_due=true") == {due.issue_id}
     assert ids("assigned_to=emp_cs_001&follow_up_due=true") == {due.issue_id}
     assert ids("assigned_to=emp_cs_002") == {other.issue_id}
+    assert ids("assigned_to=me&follow_up_due=true") == {due.issue_id}
+    assert ids("follow_up_due=false") == {later.issue_id, other.issue_id}
     assert ids("status=escalated") == {other.issue_id}
     assert ids("type=billing") == {other.issue_id}
     assert ids("priority=high") == {due.issue_id}
