@@ -256,6 +256,7 @@ class IssueNote(models.Model):
 class ApprovalKind(models.TextChoices):
     ESCALATION = "escalation", "Escalation"
     REOPEN = "reopen", "Reopening"
+    APPEASEMENT = "appeasement", "Appeasement over policy"
 
 
 class ApprovalState(models.TextChoices):
@@ -353,6 +354,8 @@ class NotificationKind(models.TextChoices):
     ISSUE_RESOLVED = "issue_resolved", "Issue resolved"
     ISSUE_CLOSED = "issue_closed", "Issue closed"
     FOLLOW_UP_DUE = "follow_up_due", "Follow-up due"
+    APPEASEMENT_REQUESTED = "appeasement_requested", "Appeasement approval requested"
+    APPEASEMENT_SUBMITTED = "appeasement_submitted", "Appeasement submitted"
 
 
 class Notification(models.Model):

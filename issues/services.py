@@ -19,6 +19,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_fsm import ConcurrentTransition
 
 from config.errors import (
@@ -69,6 +70,12 @@ UPDATE_FIELDS = (
 )
 NOTES_REQUIRED_FOR = (IssueStatus.RESOLVED, IssueStatus.CLOSED)
 ISSUE_TARGET = "issue"
+# What approving or rejecting a request about something other than an issue does: ``target_type`` ->
+# dotted path of ``callback(*, approval, actor, approve, note)``, called inside the decision's transaction
+# before the request is saved (a domain error refuses the decision and changes nothing).
+APPROVAL_HANDLERS = {
+    "appeasement": "appeasements.approvals.approval_decided",
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -542,7 +549,12 @@ def approval_decide(*, approval_id: str, actor, approve: bool, note: str) -> App
     issue = None
     if approval.issue_id is not None:
         issue = OrderIssue.objects.select_for_update(of=("self",)).select_related("order").get(pk=approval.issue_id)
-    if approve and issue is not None and approval.requested_status:
+    if approval.target_type != ISSUE_TARGET:
+        handler = APPROVAL_HANDLERS.get(approval.target_type)
+        if handler is None:
+            raise InvalidStatusTransition(f"Requests about {approval.target_type} cannot be decided here")
+        import_string(handler)(approval=approval, actor=actor, approve=approve, note=note)
+    elif approve and issue is not None and approval.requested_status:
         transition = find_transition(issue, approval.requested_status)
         if transition is None:
             raise InvalidStatusTransition(
@@ -564,7 +576,7 @@ def approval_decide(*, approval_id: str, actor, approve: bool, note: str) -> App
         save_with_history(approval, actor=actor, reason=f"Request {approval.state}")
     except ConcurrentTransition as exc:
         raise ConcurrentUpdate() from exc
-    if issue is not None:
+    if issue is not None and approval.target_type == ISSUE_TARGET:
         _add_note(
             issue=issue,
             actor=actor,

@@ -154,3 +154,41 @@ def test_a_managers_direct_escalation_settles_the_pending_request(api, manager, 
     assert response.status_code == 200
     escalation.refresh_from_db()
     assert (escalation.state, escalation.decided_by) == ("cancelled", manager)
+
+
+CALLS: list = []
+
+
+def record_decision(*, approval, actor, approve, note):
+    from config.errors import Conflict
+
+    if note == "boom":
+        raise Conflict("The target refused")
+    CALLS.append((approval.approval_id, actor.username, approve, note))
+
+
+def test_requests_about_other_targets_call_their_handler(api, agent, manager, monkeypatch, make_issue):
+    # given: a request about something that is not an issue (an appeasement, later), with the issue it concerns
+    monkeypatch.setitem(
+        __import__("issues.services").services.APPROVAL_HANDLERS,
+        "widget",
+        "tests.issues.test_approvals.record_decision",
+    )
+    CALLS.clear()
+    issue = make_issue(status="in_progress")
+    approval = ApprovalRequest.objects.create(
+        kind="appeasement", issue=issue, target_type="widget", target_id="w1", requested_status="SUBMITTED",
+        requested_by=agent,
+    )  # fmt: skip
+    # when the target refuses, nothing changes
+    refused = decide(api, manager, approval, "approve", note="boom")
+    assert refused.status_code == 409
+    approval.refresh_from_db()
+    assert approval.state == "pending"
+    # when it accepts
+    response = decide(api, manager, approval, "approve", note="ok")
+    # then: the handler ran, the issue was not moved
+    assert response.status_code == 200
+    assert CALLS == [(approval.approval_id, "emp_mgr_001", True, "ok")]
+    assert OrderIssue.objects.get(pk=issue.pk).status == "in_progress"
+    assert Notification.objects.get(kind="request_approved").recipient == agent
