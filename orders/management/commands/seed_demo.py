@@ -70,12 +70,14 @@ class Command(BaseCommand):
         parser.add_argument("--orders", type=int, default=60, help="How many demo orders (default 60).")
         parser.add_argument("--batch", type=int, default=1000, help="Orders written per transaction.")
         parser.add_argument("--refunds", type=int, default=None, help="Refunds to record through the ledger.")
+        parser.add_argument("--issues", type=int, default=None, help="Order issues to walk through the workflow.")
 
-    def handle(self, *args, orders: int, batch: int, refunds: int | None, **options):
+    def handle(self, *args, orders: int, batch: int, refunds: int | None, issues: int | None, **options):
         self.employees = self.seed_employees()
         self.categories = self.seed_categories()
         self.seed_orders(orders, batch)
         self.seed_refunds(refunds if refunds is not None else min(max(orders // 10, 3), 200))
+        self.seed_issues(issues if issues is not None else min(max(orders // 3, 6), 300))
         self.print_logins()
 
     # ------------------------------------------------------------------ employees and categories
@@ -233,6 +235,84 @@ class Command(BaseCommand):
             )
             made += 1
         self.stdout.write(f"{made} demo refunds recorded through the ledger (the worker processes them)")
+
+    # ------------------------------------------------------------------ order issues, through the workflow
+    def seed_issues(self, how_many: int) -> None:
+        """Issues in every status, each walked through the real services (history, notes, approvals)."""
+        from issues.models import IssueType, OrderIssue
+        from issues.services import issue_create, issue_update
+
+        agent, other = self.employees["emp_cs_001"][0], self.employees["emp_cs_002"][0]
+        manager = self.manager
+        have = set(OrderIssue.objects.filter(title__startswith="[demo]").values_list("order_id", flat=True))
+        orders = list(
+            Order.objects.filter(order_id__startswith="7", status__in=[OrderStatus.COMPLETED, OrderStatus.IN_PROGRESS])
+            .exclude(pk__in=have)
+            .order_by("order_id")[: max(how_many - len(have), 0)]
+        )
+        plans = [
+            [],
+            ["investigating"],
+            ["investigating", "in_progress"],
+            ["investigating", "in_progress", "resolved"],
+            ["investigating", "in_progress", "resolved", "closed"],
+            ["investigating", "escalated!"],
+            ["investigating", "escalated?"],
+            ["investigating", "in_progress", "follow_up"],
+        ]
+        types = list(IssueType.values)
+        made = 0
+        for n, order in enumerate(orders):
+            rnd = random.Random(order.pk)
+            item = order.items.order_by("line_number").first()
+            issue_type = types[n % len(types)]
+            assignee = agent if n % 3 else other
+            issue = issue_create(
+                order_id=order.order_id,
+                actor=assignee,
+                data={
+                    "issue_type": issue_type,
+                    "title": f"[demo] {issue_type.replace('_', ' ').capitalize()} on {item.store_item_name}",
+                    "description": "Customer called about this order.",
+                    "priority": rnd.choice(["low", "medium", "medium", "high", "critical"]),
+                    "order_item_ids": [item.order_item_id],
+                    "assigned_to": assignee.username,
+                    "notes": "Customer contacted by phone; details recorded.",
+                },
+            )
+            for step in plans[n % len(plans)]:
+                if step == "escalated!":
+                    changes, actor = {"status": "escalated", "notes": "Escalated by the duty manager."}, manager
+                elif step == "escalated?":
+                    changes, actor = {"status": "escalated", "notes": "Customer threatens chargeback."}, assignee
+                elif step == "follow_up":
+                    changes = {
+                        "follow_up_required": True,
+                        "follow_up_date": timezone.now() + timedelta(hours=rnd.randint(-20, 48)),
+                        "notes": "Waiting for the customer's photos.",
+                    }
+                    actor = assignee
+                elif step == "resolved":
+                    changes = {
+                        "status": "resolved",
+                        "notes": "Refund issued for the affected item.",
+                        "resolution_description": "Partial refund for the affected item.",
+                        "customer_satisfied": rnd.random() < 0.8,
+                        "refund_amount": min(item.line_total, Decimal("5.00")),
+                        "refund_source": "merchant",
+                    }
+                    actor = assignee
+                elif step == "closed":
+                    changes, actor = {"status": "closed", "notes": "Customer confirmed; closing."}, manager
+                else:
+                    changes, actor = {"status": step, "notes": f"Moved to {step.replace('_', ' ')}."}, assignee
+                try:
+                    issue_update(order_id=order.order_id, issue_id=issue.issue_id, actor=actor, changes=changes)
+                except Exception as exc:  # noqa: BLE001 - demo data: report and carry on
+                    self.stderr.write(f"demo issue {issue.issue_id}: {step} refused: {exc}")
+                    break
+            made += 1
+        self.stdout.write(f"{made} demo issues walked through the workflow")
 
     def print_logins(self) -> None:
         self.stdout.write("")
