@@ -127,9 +127,12 @@ def ccagent_error_body(err: DomainError, status: int) -> dict[str, Any]:
         )
     else:
         message = err.message
+        field = _camel(str(err.extra["field"])) if err.extra.get("field") else None
+        if field and field not in message:
+            message = f"{field}: {message}"  # the message names the field, as for 13001
         item: dict[str, Any] = {"errorCode": code, "message": message, "status": status_text}
-        if err.extra.get("field"):
-            item["field"] = _camel(str(err.extra["field"]))
+        if field:
+            item["field"] = field
         items.append(item)
     body: dict[str, Any] = {"errorCode": code, "message": message, "status": status_text, "errors": items}
     for key in ("refundable_amount", "current_state", "reason"):

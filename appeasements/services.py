@@ -438,7 +438,8 @@ def appeasement_update(*, appeasement_id: str, caller, data: AppeasementInput) -
     if data.type is not None:
         changes["type"] = _type_for(data.type)
     if data.profile_id is not None or "order" in changes:
-        changes["profile_id"] = _profile_for(order, data.profile_id or appeasement.profile_id)
+        keep = appeasement.profile_id if "order" not in changes else None  # a new order brings its customer
+        changes["profile_id"] = _profile_for(order, data.profile_id or keep)
     if data.notes is not None:
         changes["notes"] = data.notes
     if data.issue_id is not None:
