@@ -223,6 +223,7 @@ class Payment(models.Model):
         ordering = ["order_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["order", "payment_group_id"], name="payment_unique_group_per_order"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
         ]
 
     def __str__(self) -> str:
@@ -300,6 +301,9 @@ class Refund(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+        ]
         indexes = [
             models.Index(fields=["cause_type", "cause_id"], name="refund_cause_idx"),
             models.Index(fields=["order", "status"], name="refund_order_status_idx"),

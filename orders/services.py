@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -425,7 +425,6 @@ def refund_process(*, refund_pk: int) -> str:
     Store credit completes at once. Other sources go through the configured processor; a failed
     refund frees its amount on the order again.
     """
-    from orders.refund_processors import get_refund_processor
 
     with transaction.atomic():
         refund = Refund.objects.select_for_update().filter(pk=refund_pk).first()
@@ -437,7 +436,18 @@ def refund_process(*, refund_pk: int) -> str:
             return refund.status
         refund.start_processing()
         save_with_history(refund, actor=None, reason="Sent to the refund processor")
+    return _refund_send(refund_pk=refund_pk)
 
+
+def _refund_send(*, refund_pk: int) -> str:
+    """Ask the processor for a refund in ``processing`` and record its answer.
+
+    The processor gets the refund's public id as its idempotency key, so asking again for a refund
+    whose first answer was lost (worker died) never pays twice.
+    """
+    from orders.refund_processors import get_refund_processor
+
+    refund = Refund.objects.get(pk=refund_pk)
     try:
         result = get_refund_processor().refund(refund)
     except Exception as exc:  # noqa: BLE001 - a processor crash is a failed refund, never a lost one
@@ -467,3 +477,17 @@ def category_update(*, actor, category: Category, description: str) -> Category:
         category.description = description
         save_with_history(category, actor=actor, reason="Category description changed")
     return category
+
+
+def refunds_retry_stuck(*, older_than: timedelta, now: datetime | None = None) -> int:
+    """Refunds left in ``processing`` (the worker died after claiming them) are sent again.
+
+    Without this their amount would stay reserved on the order for ever. Returns how many were retried.
+    """
+    cutoff = (now or timezone.now()) - older_than
+    stuck = list(
+        Refund.objects.filter(status=RefundStatus.PROCESSING, updated_at__lt=cutoff).values_list("pk", flat=True)
+    )
+    for pk in stuck:
+        _refund_send(refund_pk=pk)
+    return len(stuck)
