@@ -192,3 +192,19 @@ APPEASEMENT_VALIDATION_TIMEOUT = float(env("APPEASEMENT_VALIDATION_TIMEOUT", "5"
 # Site ids accepted in the optional x-ccsite header of /ccagent/ (30014 for any other).
 CCAGENT_SITES = [s.strip() for s in (env("CCAGENT_SITES") or "siteUS").split(",") if s.strip()]
 # --- end appeasements ---
+
+# --- SLA (issue 7) ---
+# Targets per issue priority, in hours: to the first response (a note or status move after the issue was
+# opened) and to resolution. Time waiting on the customer (a follow-up scheduled) stops the resolution clock;
+# time escalated to a manager does not. Override one with e.g. SLA_CRITICAL_RESOLUTION_HOURS=4.
+_SLA_DEFAULTS = {"critical": (1, 8), "high": (4, 24), "medium": (8, 72), "low": (24, 168)}
+SLA_TARGETS = {
+    priority: {
+        "first_response_hours": float(env(f"SLA_{priority.upper()}_FIRST_RESPONSE_HOURS", str(first))),
+        "resolution_hours": float(env(f"SLA_{priority.upper()}_RESOLUTION_HOURS", str(resolution))),
+    }
+    for priority, (first, resolution) in _SLA_DEFAULTS.items()
+}
+# "Breaching soon": the clock runs out within this many minutes.
+SLA_BREACHING_SOON_MINUTES = int(env("SLA_BREACHING_SOON_MINUTES", "60"))
+# --- end SLA ---

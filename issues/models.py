@@ -7,6 +7,8 @@ reopen) says who may apply it at once. Anyone else who may start it gets an :cla
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -14,6 +16,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
+from issues import sla
 from orders.ids import new_prefixed_id
 from orders.models import Order, OrderItem
 
@@ -89,6 +92,14 @@ class OrderIssue(ConcurrentTransitionMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # SLA clocks (issue 7): see issues/sla.py. Deadlines are stored; what depends on "now" is annotated.
+    first_response_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_response_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_due_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Opened + resolution target + finished waits on the customer"
+    )
+    sla_paused = models.DurationField(default=timedelta(0), editable=False, help_text="Finished waits on the customer")
+    sla_paused_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     history = HistoricalRecords()
 
@@ -104,10 +115,16 @@ class OrderIssue(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["status", "priority"], name="issue_status_priority_idx"),
             models.Index(fields=["assigned_to", "status"], name="issue_assignee_status_idx"),
             models.Index(fields=["follow_up_required", "follow_up_date"], name="issue_follow_up_idx"),
+            models.Index(fields=["status", "resolution_due_at"], name="issue_status_sla_due_idx"),
         ]
 
     def __str__(self) -> str:
         return self.issue_id
+
+    def save(self, *args, **kwargs) -> None:
+        if self.resolution_due_at is None or self.first_response_due_at is None:
+            sla.schedule(self)  # a new issue: its deadlines follow from its priority
+        super().save(*args, **kwargs)
 
     @property
     def follow_up_due(self) -> bool:

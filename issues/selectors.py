@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
+from issues import sla
 from issues.models import ApprovalRequest, ApprovalState, IssueNote, OrderIssue
 from orders.models import OrderItem, Refund, RefundCause, RefundStatus
 
@@ -107,7 +108,10 @@ def _percentile(durations: QuerySet, count: int, fraction: float) -> timedelta |
     return values[0] + (values[1] - values[0]) * (position - low)
 
 
-def issue_metrics(*, created_after: datetime | None = None, created_before: datetime | None = None) -> dict:
+def issue_metrics(
+    *, created_after: datetime | None = None, created_before: datetime | None = None, now: datetime | None = None
+) -> dict:
+    now = now or timezone.now()
     issues = OrderIssue.objects.all()
     if created_after:
         issues = issues.filter(created_at__gte=created_after)
@@ -118,8 +122,12 @@ def issue_metrics(*, created_after: datetime | None = None, created_before: date
         rows = issues.order_by().values(field).annotate(n=Count("id"))
         return {row[field]: row["n"] for row in rows}
 
-    totals = issues.aggregate(
+    n = sla.now_value(now)
+    totals = sla.annotate(issues.order_by(), now).aggregate(
         total=Count("id"),
+        breached=Count("id", filter=sla.breached_q(n)),
+        first_response_breached=Count("id", filter=sla.first_response_breached_q(n)),
+        resolution_breached=Count("id", filter=sla.resolution_breached_q(n)),
         answered=Count("id", filter=Q(customer_satisfied__isnull=False)),
         satisfied=Count("id", filter=Q(customer_satisfied=True)),
         resolved=Count("id", filter=Q(resolved_at__isnull=False)),
@@ -168,6 +176,12 @@ def issue_metrics(*, created_after: datetime | None = None, created_before: date
             "answered": totals["answered"],
             "satisfied": totals["satisfied"],
             "rate": round(totals["satisfied"] / totals["answered"], 4) if totals["answered"] else None,
+        },
+        "sla": {
+            "breached": totals["breached"],
+            "first_response_breached": totals["first_response_breached"],
+            "resolution_breached": totals["resolution_breached"],
+            "rate": round(totals["breached"] / totals["total"], 4) if totals["total"] else None,
         },
         "refunds_by_source": [
             {"source": r["source"], "currency": r["currency"], "count": r["count"], "amount": r["amount"] or Decimal(0)}

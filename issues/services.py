@@ -34,6 +34,7 @@ from config.errors import (
 from config.history import save_with_history
 from config.permissions import AGENT_GROUP, MANAGER_GROUP
 from config.tasks import enqueue_after_commit
+from issues import sla
 from issues.models import (
     DECIDE_APPROVAL,
     PRIORITY_RANK,
@@ -367,6 +368,7 @@ def issue_update(
                 )
 
     updated: list[str] = []
+    sla_snapshot = sla.begin(issue, now)
     notes = changes.get("notes")
     if notes:
         _add_note(issue=issue, actor=actor, body=notes, channel=channel)
@@ -404,9 +406,12 @@ def issue_update(
     updated.sort(key=UPDATE_FIELDS.index)
 
     issue_fields = [f for f in updated if f not in ("notes", "refund_amount", "refund_source")]
+    responded = sla.finish(issue, now, responded="notes" in updated or "status" in updated, snapshot=sla_snapshot)
     if issue_fields:
         reason = f"Status {previous_status} -> {issue.status}" if "status" in issue_fields else "Issue updated"
         _save_issue(issue, actor=actor, reason=f"{reason}: {', '.join(issue_fields)}")
+    elif responded:
+        _save_issue(issue, actor=actor, reason="First response")
 
     approval = None
     if approval_kind is not None:
@@ -511,7 +516,15 @@ def issue_note_add(
         raise ValidationFailed.single("notes", "Cannot be empty")
     if len(body) > NOTES_MAX:
         raise ValidationFailed.single("notes", f"Must be at most {NOTES_MAX} characters")
-    return _add_note(issue=issue, actor=actor, body=body, kind=kind, channel=channel)
+    note = _add_note(issue=issue, actor=actor, body=body, kind=kind, channel=channel)
+    if issue.first_response_at is None:  # the first note after opening is the first response (SLA)
+        locked = OrderIssue.objects.select_for_update(of=("self",)).get(pk=issue.pk)
+        if locked.first_response_at is None:
+            now = timezone.now()
+            if sla.finish(locked, now, responded=True, snapshot=sla.begin(locked, now)):
+                _save_issue(locked, actor=actor, reason="First response")
+                issue.first_response_at = locked.first_response_at
+    return note
 
 
 # --------------------------------------------------------------------------- approvals
@@ -564,7 +577,10 @@ def approval_decide(*, approval_id: str, actor, approve: bool, note: str) -> App
                 allowed_transitions=allowed_statuses(issue),
             )
         previous = issue.status
+        now = timezone.now()
+        sla_snapshot = sla.begin(issue, now)
         getattr(issue, transition.name)()
+        sla.finish(issue, now, responded=True, snapshot=sla_snapshot)
         _save_issue(
             issue, actor=actor, reason=f"Status {previous} -> {issue.status}: {approval.kind} {approval.approval_id}"
         )

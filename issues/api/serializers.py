@@ -221,6 +221,13 @@ class _Recurring(serializers.Serializer):
     customers = _CustomerCount(many=True)
 
 
+class _Sla(serializers.Serializer):
+    breached = serializers.IntegerField(help_text="Issues whose first response or resolution was or is late")
+    first_response_breached = serializers.IntegerField()
+    resolution_breached = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True, help_text="breached / total; null when there are no issues")
+
+
 class MetricsOutput(serializers.Serializer):
     created_after = serializers.DateTimeField(allow_null=True)
     created_before = serializers.DateTimeField(allow_null=True)
@@ -230,5 +237,6 @@ class MetricsOutput(serializers.Serializer):
     by_type = serializers.DictField(child=serializers.IntegerField())
     time_to_resolution = _TimeToResolution()
     satisfaction = _Satisfaction()
+    sla = _Sla(help_text="SLA breach rate (targets per priority in settings.SLA_TARGETS)")
     refunds_by_source = _RefundsBySource(many=True)
     recurring = _Recurring()
