@@ -21,6 +21,7 @@ from appeasements.models import (
 )
 from appeasements.selectors import refund_state
 from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin
+from issues.admin import OrderIssueAdmin
 from orders.admin import OrderAdmin
 
 
@@ -174,8 +175,17 @@ class AppeasementOrderInline(ReadOnlyInline):
         return False
 
 
+class AppeasementIssueInline(AppeasementOrderInline):
+    """The issue page lists the appeasements that settle it."""
+
+    fk_name = "issue"
+
+
+# The order and issue pages show their appeasements (their admins stay unaware of this app).
 if AppeasementOrderInline not in OrderAdmin.inlines:
     OrderAdmin.inlines = [*OrderAdmin.inlines, AppeasementOrderInline]
+if AppeasementIssueInline not in OrderIssueAdmin.inlines:
+    OrderIssueAdmin.inlines = [*OrderIssueAdmin.inlines, AppeasementIssueInline]
 
 
 @admin.register(AppeasementReason)

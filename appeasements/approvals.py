@@ -59,6 +59,12 @@ def approval_request_open(*, appeasement: Appeasement, actor, why: str):
         requested_by=actor,
     )
     save_with_history(approval, actor=actor, reason="Appeasement approval requested")
+    _issue_note(
+        appeasement,
+        actor,
+        f"Appeasement {appeasement.appeasement_id} of {total} "
+        f"{appeasement.order.currency} awaits a manager's approval ({approval.approval_id}): {why}",
+    )
     notify(
         recipients=_managers(),
         kind=NOTIFY_REQUESTED,
@@ -114,7 +120,19 @@ def appeasement_submitted(*, appeasement: Appeasement, actor) -> None:
     notify(
         recipients=[appeasement.agent], kind=NOTIFY_SUBMITTED, issue=appeasement.issue, exclude=actor, message=message
     )
-    if appeasement.issue is not None:
-        from issues.services import issue_note_add
+    _issue_note(appeasement, actor, message)
 
-        issue_note_add(issue=appeasement.issue, actor=actor, body=message)
+
+def appeasement_rejected(*, appeasement: Appeasement, actor, note: str) -> None:
+    _issue_note(
+        appeasement, actor, f"Appeasement {appeasement.appeasement_id} was rejected by {actor.username}: {note}"
+    )
+
+
+def _issue_note(appeasement: Appeasement, actor, body: str) -> None:
+    """The issue an appeasement settles shows its progress in its communication log."""
+    if appeasement.issue_id is None:
+        return
+    from issues.services import issue_note_add
+
+    issue_note_add(issue=appeasement.issue, actor=actor, body=body[:2000])

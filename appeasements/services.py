@@ -608,15 +608,21 @@ def appeasement_decision_apply(*, appeasement_id: str, actor, approve: bool, not
             f"Appeasement {appeasement_id} is {appeasement.state}, not PENDING_APPROVAL",
             current_state=appeasement.state,
         )
+    verdict = "Approved" if approve else "Rejected"
     if not approve:
         appeasement.reject(note=note)
         _save(appeasement, actor=actor, reason="Rejected by a manager")
-        return appeasement
-    refunds = list(appeasement.refunds.select_related("refund_type", "payment"))
-    _check_order_appeasable(appeasement.order)
-    appeasement.approve(note=note)
-    _save(appeasement, actor=actor, reason="Approved by a manager: submitted")
-    _pay(appeasement, refunds, actor=actor)
+    else:
+        refunds = list(appeasement.refunds.select_related("refund_type", "payment"))
+        _check_order_appeasable(appeasement.order)
+        appeasement.approve(note=note)
+        _save(appeasement, actor=actor, reason="Approved by a manager: submitted")
+        _pay(appeasement, refunds, actor=actor)
+    # the decision is also a comment, so API clients see the manager's note in the seed's shape
+    comment = AppeasementComment(appeasement=appeasement, agent=actor, comment=f"{verdict}: {note}"[:COMMENT_MAX])
+    save_with_history(comment, actor=actor, reason=f"{verdict} by a manager")
+    if not approve:
+        approvals.appeasement_rejected(appeasement=appeasement, actor=actor, note=note)
     return appeasement
 
 
