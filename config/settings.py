@@ -191,6 +191,8 @@ APPEASEMENT_VALIDATION_URL = env("APPEASEMENT_VALIDATION_URL", "") or ""
 APPEASEMENT_VALIDATION_TIMEOUT = float(env("APPEASEMENT_VALIDATION_TIMEOUT", "5"))
 # Site ids accepted in the optional x-ccsite header of /ccagent/ (30014 for any other).
 CCAGENT_SITES = [s.strip() for s in (env("CCAGENT_SITES") or "siteUS").split(",") if s.strip()]
+# OpenAPI: the appeasement states are one named enum.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["AppeasementStateEnum"] = "appeasements.models.AppeasementState"
 # --- end appeasements ---
 
 # --- SLA (issue 7) ---

@@ -24,7 +24,7 @@ class CCDateTimeField(serializers.DateTimeField):
 # --------------------------------------------------------------------------- input
 
 
-class RefundInput(StrictInputSerializer):
+class AppeasementRefundInput(StrictInputSerializer):
     id = serializers.CharField(max_length=40, required=False, help_text="Omit to create a new refund.")
     paymentGroupId = serializers.CharField(max_length=64, required=False, allow_blank=True)
     refundType = serializers.CharField(
@@ -46,7 +46,7 @@ class RefundInput(StrictInputSerializer):
         return attrs
 
 
-class CommentInput(StrictInputSerializer):
+class AppeasementCommentInput(StrictInputSerializer):
     id = serializers.IntegerField(required=False, help_text="Existing comments must match; omit to add one.")
     agentId = serializers.CharField(max_length=150, required=False)
     comment = serializers.CharField(max_length=4000, allow_blank=True)
@@ -60,15 +60,15 @@ class AppeasementInput(StrictInputSerializer):
         max_length=150, required=False, help_text="The caller's employee ID; service accounts may name another."
     )
     reason = serializers.CharField(max_length=40, required=False)
-    type = serializers.ChoiceField(choices=AppeasementType.values, required=False)
+    type = serializers.ChoiceField(choices=AppeasementType.choices, required=False)
     notes = serializers.CharField(max_length=4000, required=False, allow_blank=True)
     issueId = serializers.CharField(
         max_length=40, required=False, help_text="The order issue this appeasement settles (extension)."
     )
-    appeasementRefunds = RefundInput(many=True, required=False)
-    comments = CommentInput(many=True, required=False)
+    appeasementRefunds = AppeasementRefundInput(many=True, required=False)
+    comments = AppeasementCommentInput(many=True, required=False)
     state = serializers.ChoiceField(
-        choices=AppeasementState.values, required=False, help_text="SUBMITTED submits the appeasement."
+        choices=AppeasementState.choices, required=False, help_text="SUBMITTED submits the appeasement."
     )
 
 
@@ -87,14 +87,14 @@ class AppeasementSubmitInput(AppeasementInput):
     )
 
 
-class InitiateInput(StrictInputSerializer):
+class AppeasementInitiateInput(StrictInputSerializer):
     orderId = serializers.CharField(max_length=40)
 
 
 # --------------------------------------------------------------------------- output
 
 
-class RefundOutput(serializers.Serializer):
+class AppeasementRefundOutput(serializers.Serializer):
     paymentGroupId = serializers.CharField(source="payment_group_id")
     amount = MoneyField()
     id = serializers.CharField(source="refund_id")
@@ -106,7 +106,7 @@ class RefundOutput(serializers.Serializer):
         return refund_state(obj)
 
 
-class CommentOutput(serializers.Serializer):
+class AppeasementCommentOutput(serializers.Serializer):
     agentId = serializers.CharField(source="agent.username")
     comment = serializers.CharField()
     id = serializers.IntegerField(source="comment_id")
@@ -117,16 +117,16 @@ class AppeasementOutput(serializers.Serializer):
     reason = serializers.CharField(source="reason.code")
     agentId = serializers.CharField(source="agent.username")
     notes = serializers.CharField()
-    comments = CommentOutput(many=True)
+    comments = AppeasementCommentOutput(many=True)
     orderId = serializers.CharField(source="order.order_id")
-    appeasementRefunds = RefundOutput(many=True, source="refunds")
+    appeasementRefunds = AppeasementRefundOutput(many=True, source="refunds")
     lastModifiedDate = CCDateTimeField(source="updated_at")
-    type = serializers.ChoiceField(choices=AppeasementType.values)
+    type = serializers.ChoiceField(choices=AppeasementType.choices)
     creationDate = CCDateTimeField(source="created_at")
     submittedDate = CCDateTimeField(source="submitted_at", allow_null=True)
     profileId = serializers.CharField(source="profile_id")
     id = serializers.CharField(source="appeasement_id")
-    state = serializers.ChoiceField(choices=AppeasementState.values)
+    state = serializers.ChoiceField(choices=AppeasementState.choices)
     originOfAppeasement = serializers.CharField(source="origin")
     issueId = serializers.CharField(source="issue.issue_id", allow_null=True, default=None)
 
@@ -138,25 +138,25 @@ class AppeasementListOutput(serializers.Serializer):
     items = AppeasementOutput(many=True)
 
 
-class RefundTypeOutput(serializers.Serializer):
+class AppeasementRefundTypeOutput(serializers.Serializer):
     type = serializers.CharField(source="code")
     description = serializers.CharField()
     requiresPaymentGroup = serializers.BooleanField(source="requires_payment_group")
 
 
-class ReasonOutput(serializers.Serializer):
+class AppeasementReasonOutput(serializers.Serializer):
     code = serializers.CharField()
     description = serializers.CharField()
 
 
-class PaymentGroupOutput(serializers.Serializer):
+class AppeasementPaymentGroupOutput(serializers.Serializer):
     paymentGroupId = serializers.CharField(source="payment_group_id")
     paymentMethod = serializers.CharField(source="payment_method")
     amount = MoneyField()
     currencyCode = serializers.CharField(source="currency")
 
 
-class InitiateOutput(serializers.Serializer):
+class AppeasementInitiateOutput(serializers.Serializer):
     orderId = serializers.CharField(source="order.order_id")
     orderState = serializers.CharField(source="order.status")
     appeasable = serializers.BooleanField()
@@ -167,9 +167,9 @@ class InitiateOutput(serializers.Serializer):
     refundableAmount = MoneyField(source="refundable")
     policyLimit = MoneyField(source="policy_limit", help_text="Above this total a submit needs a manager's approval.")
     profileId = serializers.CharField(source="order.customer_id")
-    refundTypes = RefundTypeOutput(many=True, source="refund_types")
-    reasons = ReasonOutput(many=True)
-    paymentGroups = PaymentGroupOutput(many=True, source="payments")
+    refundTypes = AppeasementRefundTypeOutput(many=True, source="refund_types")
+    reasons = AppeasementReasonOutput(many=True)
+    paymentGroups = AppeasementPaymentGroupOutput(many=True, source="payments")
 
 
 # --------------------------------------------------------------------------- errors

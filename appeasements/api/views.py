@@ -35,6 +35,8 @@ COMMON = {
     400: _err("13001 invalid input (the field is named), 30014 unknown x-ccsite"),
     401: _err("401: missing or invalid Bearer token"),
     403: _err("403: missing permission, or agentId is not the caller (only service accounts act for others)"),
+    405: _err("13001: method not allowed on this path"),
+    415: _err("13001: the body is not JSON"),
     500: _err("900000: unexpected error"),
 }
 WRITE = {
@@ -257,17 +259,17 @@ class AppeasementInitiateView(CCAgentView):
         operation_id="ccagent_appeasements_initiate",
         tags=["ccagent appeasements"],
         parameters=[SITE],
-        request=s.InitiateInput,
-        responses={200: s.InitiateOutput, **COMMON},
+        request=s.AppeasementInitiateInput,
+        responses={200: s.AppeasementInitiateOutput, **COMMON},
         description=(
             "For an `orderId`: whether it can be appeased, the refundable amount, the policy limit, the allowed "
             "refund types and reasons, and the order's payment groups. Unknown orderId: 13001."
         ),
     )
     def post(self, request):
-        data = self.validated(s.InitiateInput)
+        data = self.validated(s.AppeasementInitiateInput)
         order = services._order_for(data["orderId"])
-        return Response(s.InitiateOutput(selectors.appeasement_initiation(order)).data)
+        return Response(s.AppeasementInitiateOutput(selectors.appeasement_initiation(order)).data)
 
 
 class AppeasementSubmitView(CCAgentView):
