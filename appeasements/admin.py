@@ -182,9 +182,14 @@ class AppeasementIssueInline(AppeasementOrderInline):
 
 
 # The order and issue pages show their appeasements (their admins stay unaware of this app).
-if AppeasementOrderInline not in OrderAdmin.inlines:
+# Added only where the page does not list appeasements already.
+def _lists_appeasements(model_admin) -> bool:
+    return any(getattr(inline, "model", None) is Appeasement for inline in model_admin.inlines)
+
+
+if not _lists_appeasements(OrderAdmin):
     OrderAdmin.inlines = [*OrderAdmin.inlines, AppeasementOrderInline]
-if AppeasementIssueInline not in OrderIssueAdmin.inlines:
+if not _lists_appeasements(OrderIssueAdmin):
     OrderIssueAdmin.inlines = [*OrderIssueAdmin.inlines, AppeasementIssueInline]
 
 
