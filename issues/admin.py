@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.shortcuts import get_object_or_404, redirect
@@ -17,11 +19,12 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from config import dashboard
 from config.admin_mixins import ServiceFSMAdminMixin
 from config.errors import DomainError
 from config.people import is_manager
 from config.permissions import AGENT_GROUP, MANAGER_GROUP
-from issues import services
+from issues import services, sla
 from issues.models import (
     ApprovalRequest,
     ApprovalState,
@@ -31,7 +34,7 @@ from issues.models import (
     Notification,
     OrderIssue,
 )
-from issues.selectors import follow_up_due_q
+from issues.selectors import follow_up_due_q, issue_timeline
 from orders.models import Refund, RefundCause, RefundSource
 from orders.selectors import order_money
 
@@ -51,9 +54,11 @@ class MineFilter(admin.SimpleListFilter):
     parameter_name = "mine"
 
     def lookups(self, request, model_admin):
-        return [("1", "Assigned to me"), ("unassigned", "Unassigned")]
+        return [("open", "My open issues"), ("1", "Assigned to me"), ("unassigned", "Unassigned")]
 
     def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(assigned_to=request.user).exclude(status__in=sla.DONE)
         if self.value() == "1":
             return queryset.filter(assigned_to=request.user)
         if self.value() == "unassigned":
@@ -66,13 +71,47 @@ class FollowUpDueFilter(admin.SimpleListFilter):
     parameter_name = "follow_up"
 
     def lookups(self, request, model_admin):
-        return [("due", "Due now"), ("planned", "Planned")]
+        return [("due", "Due now"), ("today", "Due today"), ("planned", "Planned")]
 
     def queryset(self, request, queryset):
         if self.value() == "due":
             return queryset.filter(follow_up_due_q())
+        if self.value() == "today":
+            return queryset.filter(follow_up_due_q(end_of_today())).exclude(status__in=sla.DONE)
         if self.value() == "planned":
             return queryset.filter(follow_up_required=True, follow_up_date__gt=timezone.now())
+        return queryset
+
+
+def end_of_today():
+    """Midnight at the end of today, in the site's time zone."""
+    today = timezone.localdate()
+    return timezone.make_aware(datetime.combine(today + timedelta(days=1), time.min))
+
+
+class SlaFilter(admin.SimpleListFilter):
+    title = "SLA"
+    parameter_name = "sla"
+
+    def lookups(self, request, model_admin):
+        minutes = settings.SLA_BREACHING_SOON_MINUTES
+        within = "the hour" if minutes == 60 else f"{minutes} minutes"
+        return [
+            ("breached", "Breached (open)"),
+            ("soon", f"Breaching within {within}"),
+            ("waiting", "Waiting on customer"),
+            ("breached_all", "Breached (incl. resolved)"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "breached":
+            return sla.filter_breached(queryset.exclude(status__in=sla.DONE))
+        if self.value() == "breached_all":
+            return sla.filter_breached(queryset)
+        if self.value() == "soon":
+            return sla.filter_breaching_soon(queryset)
+        if self.value() == "waiting":
+            return queryset.filter(sla_waiting=True)
         return queryset
 
 
@@ -206,10 +245,11 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
         "issue_type",
         "assigned_to",
         "age",
+        "sla_clock",
         "follow_up",
     )
     list_select_related = ("order", "assigned_to")
-    list_filter = (MineFilter, "status", "priority", "issue_type", FollowUpDueFilter, EscalationFilter)
+    list_filter = (MineFilter, SlaFilter, "status", "priority", "issue_type", FollowUpDueFilter, EscalationFilter)
     search_fields = ("=issue_id", "=order__order_id", "=order__customer_email")
     search_help_text = "Exact issue id, order id or customer e-mail"
     show_full_result_count = False
@@ -237,6 +277,8 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
             "reopen_count",
             "revision",
             "refunds",
+            "sla_clock",
+            "first_response",
         )
 
     def get_fields(self, request, obj=None):
@@ -244,6 +286,7 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
             return ("order", "issue_type", "title", "description", "priority", "assigned_to", "notes")
         return (
             ("issue_id", "status", "revision"),
+            ("sla_clock", "first_response"),
             "order",
             ("issue_type", "priority"),
             "title",
@@ -264,7 +307,32 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_queryset(self, request):
+        return sla.annotate(super().get_queryset(request))
+
     # -- list columns
+
+    @admin.display(description="SLA (resolution)", ordering="sla_due")
+    def sla_clock(self, obj: OrderIssue):
+        left = getattr(obj, "sla_left", None)
+        text = sla.describe(left, done=obj.status in sla.DONE, waiting=getattr(obj, "sla_waiting", False))
+        if left is None:
+            return text
+        late = left < timedelta(0)
+        soon = not late and obj.status not in sla.DONE and left < sla.soon()
+        css = "sla-late" if late else "sla-soon" if soon else "sla-ok"
+        return format_html('<span class="sla {}" title="due {}">{}</span>', css, obj.sla_due, text)
+
+    @admin.display(description="First response")
+    def first_response(self, obj: OrderIssue) -> str:
+        due = obj.first_response_due_at
+        if due is None:
+            return "—"
+        if obj.first_response_at is not None:
+            margin = due - obj.first_response_at
+            return f"{obj.first_response_at:%Y-%m-%d %H:%M} — " + ("in time" if margin >= timedelta(0) else "late")
+        left = due - timezone.now()
+        return sla.describe(left, done=False, waiting=False) + " (no response yet)"
 
     @admin.display(description="Age", ordering="created_at")
     def age(self, obj: OrderIssue) -> str:
@@ -405,7 +473,12 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
             if str(object_id).isdigit()
             else []
         )
-        extra_context = {**(extra_context or {}), "pending_approvals": pending, "show_delete": False}
+        extra_context = {
+            **(extra_context or {}),
+            "pending_approvals": pending,
+            "show_delete": False,
+            "timeline": issue_timeline(int(object_id)) if str(object_id).isdigit() else [],
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Assign to me", permissions=["change"])
@@ -432,6 +505,7 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
 
     def get_urls(self):
         return [
+            path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="issues_dashboard"),
             path(
                 "<path:object_id>/refund/",
                 self.admin_site.admin_view(self.refund_view),
@@ -439,6 +513,29 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def dashboard_view(self, request):
+        """The managers' dashboard: aggregates only, charts rendered as SVG on the server."""
+        if not (is_manager(request.user) or request.user.is_superuser):
+            raise PermissionDenied
+        rng = dashboard.DateRange.parse(request.GET.get("start"), request.GET.get("end"))
+        data = dashboard.dashboard_data(rng)
+        metrics = data["metrics"]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Managers' dashboard",
+            "data": data,
+            "metrics": metrics,
+            "charts": dashboard.charts(data),
+            "satisfaction_rate": dashboard.rate(metrics["satisfaction"]["rate"]),
+            "breach_rate": dashboard.rate(metrics["sla"]["rate"]),
+            "presets": [
+                (label, (rng.end - timedelta(days=days - 1)).isoformat(), rng.end.isoformat())
+                for label, days in (("7 days", 7), ("30 days", 30), ("90 days", 90), ("1 year", 365))
+            ],
+        }
+        return TemplateResponse(request, "admin/issues/dashboard.html", context)
 
     def refund_view(self, request, object_id):
         issue = get_object_or_404(OrderIssue.objects.select_related("order"), pk=object_id)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from issues import sla
@@ -89,6 +89,71 @@ def issue_history(issue: OrderIssue) -> dict[str, list[dict[str, Any]]]:
                     )
         previous = record
     return {"timeline": timeline, "changes": changes}
+
+
+def issue_timeline(issue_pk: int) -> list[dict[str, Any]]:
+    """One timeline for the issue page, oldest first: status changes and other field changes, notes, refunds,
+    approval requests (asked and decided) and appeasements, each with who and when. Five queries, whatever
+    the issue's size."""
+    from appeasements.models import Appeasement  # read-only: the appeasements app owns its writes
+
+    events: list[dict[str, Any]] = []
+    history = (
+        OrderIssue.history.filter(id=issue_pk)
+        .select_related("history_user", "assigned_to")
+        .order_by("history_date", "history_id")
+    )
+    previous = None
+    for record in history:
+        who = record.history_user.username if record.history_user else "system"
+        if previous is None:
+            events.append(_event(record.history_date, who, "opened", f"Issue opened ({record.status})"))
+        else:
+            if previous.status != record.status:
+                text = f"Status {previous.status} → {record.status}"
+                events.append(_event(record.history_date, who, "status", text, record.history_change_reason))
+            changed = [f for f in TRACKED if f not in ("status",) and _value(previous, f) != _value(record, f)]
+            for field in changed:
+                text = f"{field.replace('_', ' ')}: {_value(previous, field)} → {_value(record, field)}"
+                events.append(_event(record.history_date, who, "change", text))
+        previous = record
+    for note in IssueNote.objects.filter(issue_id=issue_pk).select_related("author"):
+        who = note.author.username if note.author else "system"
+        events.append(_event(note.created_at, who, "note", note.body, f"{note.get_kind_display()} · {note.channel}"))
+    issue_id = Subquery(OrderIssue.objects.filter(pk=issue_pk).values("issue_id")[:1])
+    refunds = Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id=issue_id).select_related("requested_by")
+    for refund in refunds:
+        who = refund.requested_by.username if refund.requested_by else "system"
+        text = f"Refund {refund.refund_id}: {refund.amount} {refund.currency} ({refund.source}, {refund.status})"
+        events.append(_event(refund.created_at, who, "refund", text))
+    approvals = ApprovalRequest.objects.filter(issue_id=issue_pk).select_related("requested_by", "decided_by")
+    for approval in approvals:
+        asked = f"{approval.get_kind_display()} requested ({approval.approval_id})"
+        events.append(_event(approval.created_at, approval.requested_by.username, "approval", asked, approval.reason))
+        if approval.decided_at:
+            who = approval.decided_by.username if approval.decided_by else "system"
+            text = f"{approval.get_kind_display()} {approval.state} ({approval.approval_id})"
+            events.append(_event(approval.decided_at, who, "decision", text, approval.decision_note))
+    appeasements = (
+        Appeasement.objects.filter(issue_id=issue_pk)
+        .select_related("agent", "reason")
+        .annotate(total=Sum("refunds__amount"))
+        .order_by("created_at")
+    )
+    for appeasement in appeasements:
+        text = (
+            f"Appeasement {appeasement.appeasement_id} ({appeasement.reason.code}): "
+            f"{appeasement.total or 0} — {appeasement.get_state_display()}"
+        )
+        events.append(
+            _event(appeasement.created_at, appeasement.agent.username, "appeasement", text, appeasement.notes)
+        )
+    events.sort(key=lambda e: e["when"])
+    return events
+
+
+def _event(when: datetime, who: str, kind: str, text: str, detail: str = "") -> dict[str, Any]:
+    return {"when": when, "who": who, "kind": kind, "text": text, "detail": detail or ""}
 
 
 # --------------------------------------------------------------------------- metrics

@@ -6,18 +6,23 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from appeasements.models import Appeasement
 from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin
 from config.errors import DomainError
+from issues import sla
+from issues.models import OrderIssue
 from orders import selectors, services
 from orders.models import Category, Order, OrderItem, Payment, Refund, RefundSource, Shipment
 from orders.validators import validate_no_html
+from returns.models import Return
 
 
 class OrderItemInline(ReadOnlyInline):
@@ -76,6 +81,95 @@ class RefundInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("requested_by")
 
 
+class DisplayOnlyInline(ReadOnlyInline):
+    """Shown on the order page, left out of its POSTs (transition buttons): no management form needed."""
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.method != "POST" and super().has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderIssueInline(DisplayOnlyInline):
+    """The order's issues with their status, age and SLA clock (read-only; open one to work it)."""
+
+    model = OrderIssue
+
+    fields = ("issue_link", "title", "status", "priority", "assigned_to", "age", "sla_clock")
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name_plural = "Issues"
+
+    def get_queryset(self, request):
+        return sla.annotate(super().get_queryset(request).select_related("assigned_to")).order_by("-created_at")
+
+    @admin.display(description="Issue")
+    def issue_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:issues_orderissue_change", args=[obj.pk]), obj)
+
+    @admin.display(description="Age")
+    def age(self, obj) -> str:
+        return sla.describe(timezone.now() - obj.created_at, done=False, waiting=False).replace(" left", "")
+
+    @admin.display(description="SLA")
+    def sla_clock(self, obj) -> str:
+        return sla.describe(obj.sla_left, done=obj.status in sla.DONE, waiting=obj.sla_waiting)
+
+
+class AppeasementInline(DisplayOnlyInline):
+    """Appeasements on the order (read-only here; the appeasements app owns their workflow)."""
+
+    model = Appeasement
+
+    fields = ("appeasement_link", "state", "reason", "type", "total", "agent", "issue", "created_at")
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("reason", "agent", "issue")
+            .annotate(_total=Sum("refunds__amount"))
+            .order_by("created_at")
+        )
+
+    @admin.display(description="Appeasement")
+    def appeasement_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:appeasements_appeasement_change", args=[obj.pk]), obj.appeasement_id
+        )
+
+    @admin.display(description="Amount")
+    def total(self, obj):
+        return obj._total or Decimal("0.00")
+
+
+class ReturnInline(DisplayOnlyInline):
+    model = Return
+
+    fields = (
+        "return_link",
+        "scope",
+        "reason",
+        "refund_amount",
+        "currency",
+        "restock",
+        "created_by_label",
+        "created_at",
+    )
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("reason").order_by("created_at")
+
+    @admin.display(description="Return")
+    def return_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:returns_return_change", args=[obj.pk]), obj.return_id)
+
+
 class RefundForm(forms.Form):
     amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     source = forms.ChoiceField(choices=RefundSource.choices)
@@ -102,7 +196,15 @@ class OrderAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_per_page = 50
-    inlines = [OrderItemInline, PaymentInline, ShipmentInline, RefundInline]
+    inlines = [
+        OrderItemInline,
+        PaymentInline,
+        RefundInline,
+        OrderIssueInline,
+        AppeasementInline,
+        ReturnInline,
+        ShipmentInline,
+    ]
     readonly_fields = (
         "order_id",
         "account",

@@ -1,0 +1,367 @@
+"""The managers' dashboard and the admin index's daily panel (issue 7).
+
+Everything here is an aggregate query: the number of queries depends on the date range's buckets, never on
+the number of issues, refunds or appeasements. Charts are server-rendered SVG (no JavaScript, no CDN).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import TruncDate, TruncWeek
+from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from config.people import is_manager
+from issues import sla
+from issues.models import ApprovalRequest, ApprovalState, IssuePriority, IssueStatus, OrderIssue
+from issues.selectors import _percentile, follow_up_due_q, issue_metrics
+from orders.models import Refund, RefundStatus
+
+MAX_DAYS = 366
+
+
+# --------------------------------------------------------------------------- the index's daily panel
+
+
+def daily_panel(user, now: datetime | None = None) -> dict[str, Any]:
+    """Counts behind the index's one-click links: two queries."""
+    now = now or timezone.now()
+    today_end = timezone.make_aware(datetime.combine(timezone.localdate(now) + timedelta(days=1), time.min))
+    mine = Q(assigned_to=user) & ~Q(status__in=sla.DONE)
+    counts = sla.annotate(OrderIssue.objects.order_by(), now).aggregate(
+        my_open=Count("id", filter=mine),
+        my_follow_ups=Count("id", filter=mine & follow_up_due_q(today_end)),
+        breached=Count("id", filter=~Q(status__in=sla.DONE) & sla.breached_q(sla.now_value(now))),
+    )
+    manager = is_manager(user) or user.is_superuser
+    pending = ApprovalRequest.objects.filter(state=ApprovalState.PENDING).count() if manager else None
+    return {**counts, "pending_approvals": pending, "is_manager": manager}
+
+
+# --------------------------------------------------------------------------- the dashboard
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def after(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.start, time.min))
+
+    @property
+    def before(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+
+    @property
+    def weekly(self) -> bool:
+        return (self.end - self.start).days > 45
+
+    @classmethod
+    def parse(cls, start: str | None, end: str | None, *, today: date | None = None) -> DateRange:
+        today = today or timezone.localdate()
+        try:
+            end_day = date.fromisoformat(end) if end else today
+        except ValueError:
+            end_day = today
+        try:
+            start_day = date.fromisoformat(start) if start else end_day - timedelta(days=29)
+        except ValueError:
+            start_day = end_day - timedelta(days=29)
+        if start_day > end_day:
+            start_day, end_day = end_day, start_day
+        start_day = max(start_day, end_day - timedelta(days=MAX_DAYS - 1))
+        return cls(start_day, end_day)
+
+    def buckets(self) -> list[date]:
+        if self.weekly:
+            first = self.start - timedelta(days=self.start.weekday())
+            return [first + timedelta(weeks=n) for n in range((self.end - first).days // 7 + 1)]
+        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's ordered-set aggregate ``percentile_cont(f) WITHIN GROUP (ORDER BY expr)``."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = DurationField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+_RESOLUTION = ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField())
+
+
+def _resolution_over_time(issues, rng: DateRange) -> list[dict[str, Any]]:
+    """Median and 90th percentile of time to resolution per bucket (by resolution date), in hours."""
+    trunc = TruncWeek if rng.weekly else TruncDate
+    resolved = issues.filter(resolved_at__gte=rng.after, resolved_at__lt=rng.before).order_by()
+    if connection.vendor == "postgresql":
+        rows = (
+            resolved.annotate(bucket=trunc("resolved_at"))
+            .values("bucket")
+            .annotate(n=Count("id"), p50=PercentileCont(_RESOLUTION, 0.5), p90=PercentileCont(_RESOLUTION, 0.9))
+            .order_by("bucket")
+        )
+        found = {_day(r["bucket"]): (r["n"], _to_hours(r["p50"]), _to_hours(r["p90"])) for r in rows}
+    else:  # SQLite and others: per bucket, an ordered read of at most two rows per percentile
+        counts = {
+            _day(r["bucket"]): r["n"]
+            for r in resolved.annotate(bucket=trunc("resolved_at")).values("bucket").annotate(n=Count("id"))
+        }
+        found = {}
+        for bucket, n in counts.items():
+            start = timezone.make_aware(datetime.combine(bucket, time.min))
+            end = start + timedelta(days=7 if rng.weekly else 1)
+            durations = (
+                resolved.filter(resolved_at__gte=start, resolved_at__lt=end)
+                .annotate(d=_RESOLUTION)
+                .order_by("d")
+                .values_list("d", flat=True)
+            )
+            found[bucket] = (n, _hours(_percentile(durations, n, 0.5)), _hours(_percentile(durations, n, 0.9)))
+    return [
+        {"bucket": b, "resolved": found.get(b, (0, None, None))[0], "p50": found.get(b, (0, None, None))[1],
+         "p90": found.get(b, (0, None, None))[2]}
+        for b in rng.buckets()
+    ]  # fmt: skip
+
+
+def _day(value) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _to_hours(value) -> float | None:
+    return _hours(value) if isinstance(value, timedelta) else None
+
+
+def _hours(value: timedelta | None) -> float | None:
+    return round(value.total_seconds() / 3600, 2) if value is not None else None
+
+
+def _per_day(queryset, field: str, rng: DateRange) -> dict[date, int]:
+    trunc = TruncWeek if rng.weekly else TruncDate
+    rows = (
+        queryset.filter(**{f"{field}__gte": rng.after, f"{field}__lt": rng.before})
+        .order_by()
+        .annotate(bucket=trunc(field))
+        .values("bucket")
+        .annotate(n=Count("id"))
+    )
+    return {_day(r["bucket"]): r["n"] for r in rows}
+
+
+def dashboard_data(rng: DateRange, now: datetime | None = None) -> dict[str, Any]:
+    from appeasements.models import Appeasement, AppeasementRefund  # read-only
+
+    now = now or timezone.now()
+    issues = OrderIssue.objects.all()
+
+    # backlog now: everything not closed, by status and priority (one query)
+    backlog_rows = (
+        issues.exclude(status=IssueStatus.CLOSED).order_by().values("status", "priority").annotate(n=Count("id"))
+    )
+    statuses = [s for s in IssueStatus.values if s != IssueStatus.CLOSED]
+    priorities = list(IssuePriority.values)
+    backlog = {s: dict.fromkeys(priorities, 0) for s in statuses}
+    for row in backlog_rows:
+        backlog[row["status"]][row["priority"]] = row["n"]
+
+    opened = _per_day(issues, "created_at", rng)
+    resolved = _per_day(issues, "resolved_at", rng)
+    flow = [{"bucket": b, "opened": opened.get(b, 0), "resolved": resolved.get(b, 0)} for b in rng.buckets()]
+
+    metrics = issue_metrics(created_after=rng.after, created_before=rng.before, now=now)
+
+    refunds = (
+        Refund.objects.filter(created_at__gte=rng.after, created_at__lt=rng.before)
+        .exclude(status=RefundStatus.FAILED)
+        .order_by()
+    )
+    refunds_by_source = list(
+        refunds.values("source", "currency").annotate(n=Count("id"), amount=Sum("amount")).order_by("-amount")
+    )
+    refunds_by_cause = list(
+        refunds.values("cause_type", "currency").annotate(n=Count("id"), amount=Sum("amount")).order_by("-amount")
+    )
+    appeasements = Appeasement.objects.filter(created_at__gte=rng.after, created_at__lt=rng.before).order_by()
+    appeasements_by_reason = list(
+        appeasements.values("reason__code", "reason__description")
+        .annotate(n=Count("id", distinct=True), amount=Sum("refunds__amount"))
+        .order_by("-n", "reason__code")
+    )
+    appeasements_by_source = list(
+        AppeasementRefund.objects.filter(appeasement__in=appeasements.values("pk"))
+        .order_by()
+        .values("refund_type__ledger_source")
+        .annotate(n=Count("id"), amount=Sum("amount"))
+        .order_by("-amount")
+    )
+    return {
+        "range": rng,
+        "backlog": backlog,
+        "backlog_total": sum(sum(row.values()) for row in backlog.values()),
+        "statuses": statuses,
+        "priorities": priorities,
+        "flow": flow,
+        "resolution": _resolution_over_time(issues, rng),
+        "metrics": metrics,
+        "refunds_by_source": refunds_by_source,
+        "refunds_by_cause": refunds_by_cause,
+        "appeasements_by_reason": appeasements_by_reason,
+        "appeasements_by_source": appeasements_by_source,
+    }
+
+
+# --------------------------------------------------------------------------- SVG charts
+
+PALETTE = ["#417690", "#79aec8", "#e8a33d", "#ba2121", "#5b8c5a", "#8e6bb0"]
+
+
+def bar_chart(rows: list[tuple[str, float]], *, width: int = 420, unit: str = "") -> SafeString:
+    """Horizontal bars, one per (label, value)."""
+    if not rows:
+        return mark_safe('<p class="empty">No data in this range.</p>')
+    bar, gap, label_w = 18, 6, 190
+    height = len(rows) * (bar + gap) + gap
+    top = max(float(v or 0) for _, v in rows) or 1
+    parts = [f'<svg class="chart" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">']
+    for i, (label, value) in enumerate(rows):
+        y = gap + i * (bar + gap)
+        w = (width - label_w - 70) * float(value or 0) / top
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{escape(_short(str(label)))}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar}" fill="{PALETTE[0]}"/>'
+            f'<text x="{label_w + w + 4:.1f}" y="{y + 13}">{escape(_fmt(value))}{escape(unit)}</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))
+
+
+def stacked_bars(
+    categories: list[str], series: list[str], values: dict[str, dict[str, int]], *, width: int = 420
+) -> SafeString:
+    """Vertical stacked bars: one bar per category, one colour per series, with a legend."""
+    height, bottom, left = 200, 36, 30
+    top = max((sum(values[c].values()) for c in categories), default=0) or 1
+    slot = (width - left) / max(len(categories), 1)
+    parts = [
+        f'<svg class="chart" role="img" width="{width}" height="{height + 20}" viewBox="0 0 {width} {height + 20}">'
+    ]
+    for i, cat in enumerate(categories):
+        x, y = left + i * slot + slot * 0.15, height - bottom
+        for j, name in enumerate(series):
+            h = (height - bottom - 10) * values[cat][name] / top
+            y -= h
+            if h:
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" fill="{PALETTE[j]}">'
+                    f"<title>{escape(cat)} / {escape(name)}: {values[cat][name]}</title></rect>"
+                )
+        total = sum(values[cat].values())
+        parts.append(f'<text x="{x + slot * 0.35:.1f}" y="{y - 3:.1f}" text-anchor="middle">{total}</text>')
+        parts.append(
+            f'<text x="{x + slot * 0.35:.1f}" y="{height - bottom + 14}" text-anchor="middle">'
+            f"{escape(cat.replace('_', ' '))}</text>"
+        )
+    for j, name in enumerate(series):
+        parts.append(
+            f'<rect x="{left + j * 80}" y="{height + 2}" width="10" height="10" fill="{PALETTE[j]}"/>'
+            f'<text x="{left + j * 80 + 14}" y="{height + 11}">{escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))
+
+
+def line_chart(
+    points: list[dict[str, Any]], series: list[str], *, width: int = 860, height: int = 200, unit: str = ""
+) -> SafeString:
+    """Lines over the date buckets; ``points`` are dicts with ``bucket`` and one value per series (None: gap)."""
+    left, bottom, right = 44, 30, 10
+    values = [p[s] for p in points for s in series if p[s] is not None]
+    if not values:
+        return mark_safe('<p class="empty">No data in this range.</p>')
+    top = max(values) or 1
+    step = (width - left - right) / max(len(points) - 1, 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return left + i * step, height - bottom - (height - bottom - 10) * float(v) / top
+
+    parts = [
+        f'<svg class="chart" role="img" width="{width}" height="{height + 16}" viewBox="0 0 {width} {height + 16}">'
+    ]
+    for frac in (0, 0.5, 1):
+        y = height - bottom - (height - bottom - 10) * frac
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{escape(_fmt(top * frac))}{escape(unit)}</text>'
+        )
+    every = max(1, len(points) // 8)
+    for i, p in enumerate(points):
+        if i % every == 0:
+            x, _ = xy(i, 0)
+            parts.append(
+                f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle">{p["bucket"]:%m-%d}</text>'
+            )
+    for j, name in enumerate(series):
+        coords = [xy(i, p[name]) for i, p in enumerate(points) if p[name] is not None]
+        if coords:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{PALETTE[j]}" stroke-width="2"/>')
+            parts.extend(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{PALETTE[j]}"/>' for x, y in coords)
+        parts.append(
+            f'<rect x="{left + j * 110}" y="{height + 4}" width="10" height="10" fill="{PALETTE[j]}"/>'
+            f'<text x="{left + j * 110 + 14}" y="{height + 13}">{escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))
+
+
+def _short(label: str, size: int = 30) -> str:
+    return label if len(label) <= size else label[: size - 1] + "…"
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{int(value):,}"
+
+
+def charts(data: dict[str, Any]) -> dict[str, SafeString]:
+    metrics = data["metrics"]
+    return {
+        "backlog": stacked_bars(data["statuses"], data["priorities"], data["backlog"]),
+        "flow": line_chart(data["flow"], ["opened", "resolved"]),
+        "resolution": line_chart(data["resolution"], ["p50", "p90"], unit="h"),
+        "types": bar_chart(
+            [(k.replace("_", " "), v) for k, v in sorted(metrics["by_type"].items(), key=lambda kv: -kv[1])]
+        ),
+        "skus": bar_chart([(r["sku"], r["issues"]) for r in metrics["recurring"]["skus"]]),
+        "customers": bar_chart([(r["customer_email"], r["issues"]) for r in metrics["recurring"]["customers"]]),
+        "refunds": bar_chart([(f"{r['source']} ({r['currency']})", r["amount"]) for r in data["refunds_by_source"]]),
+        "refund_causes": bar_chart(
+            [(f"{r['cause_type']} ({r['currency']})", r["amount"]) for r in data["refunds_by_cause"]]
+        ),
+        "appeasement_reasons": bar_chart([(r["reason__code"], r["n"]) for r in data["appeasements_by_reason"]]),
+        "appeasement_sources": bar_chart(
+            [(r["refund_type__ledger_source"], r["amount"]) for r in data["appeasements_by_source"]]
+        ),
+    }
+
+
+def rate(value: float | None) -> str:
+    return "—" if value is None else format_html("{}%", f"{value * 100:.1f}")

@@ -1,0 +1,15 @@
+"""Template tags for the admin index's daily panel (issue 7)."""
+
+from django import template
+
+from config.dashboard import daily_panel as _daily_panel
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def daily_panel(context):
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return None
+    return _daily_panel(request.user)
