@@ -105,7 +105,8 @@ def appeasement_get(appeasement_id: str, *, for_update: bool = False) -> Appease
 # --------------------------------------------------------------------------- validation
 
 
-def _order_for(order_id: str | None) -> Order:
+def appeasement_order_get(order_id: str | None) -> Order:
+    """The order an appeasement is for: an unknown ``orderId`` in a body is invalid input (13001)."""
     if not order_id:
         raise InvalidInput.single("orderId", "This field is required")
     order = Order.objects.filter(order_id=order_id).first()
@@ -325,7 +326,7 @@ def _save(appeasement: Appeasement, *, actor, reason: str) -> None:
 def appeasement_create(*, caller, data: AppeasementInput) -> Appeasement:
     """A new ``INCOMPLETE`` appeasement (``submit`` in the input submits it at once)."""
     agent = resolve_actor(user=caller, employee_id=data.agent_id, field="agentId")
-    order = _order_for(data.order_id)
+    order = appeasement_order_get(data.order_id)
     _check_order_appeasable(order)
     reason = _reason_for(data.reason)
     kind = _type_for(data.type)
@@ -428,7 +429,7 @@ def appeasement_update(*, appeasement_id: str, caller, data: AppeasementInput) -
 
     order = appeasement.order
     if data.order_id is not None and data.order_id != order.order_id:
-        order = _order_for(data.order_id)
+        order = appeasement_order_get(data.order_id)
     _check_order_appeasable(order)
     changes: dict[str, Any] = {}
     if order.pk != appeasement.order_id:
@@ -521,7 +522,8 @@ def policy_breaches(appeasement: Appeasement, total: Decimal) -> list[str]:
     share = Decimal(str(settings.APPEASEMENT_POLICY_SHARE))
     allowed = (appeasement.order.order_total * share).quantize(CENT)
     if total > allowed:
-        why.append(f"{total} is over {share:%} of the order total ({allowed} {appeasement.order.currency})")
+        percent = f"{(share * 100).normalize():f}%"
+        why.append(f"{total} is over {percent} of the order total ({allowed} {appeasement.order.currency})")
     limit = AgentAppeasementLimit.objects.filter(agent_id=appeasement.agent_id).first()
     if limit is not None and total > limit.limit:
         why.append(f"{total} is over the agent's limit of {limit.limit}")

@@ -268,7 +268,7 @@ class AppeasementInitiateView(CCAgentView):
     )
     def post(self, request):
         data = self.validated(s.AppeasementInitiateInput)
-        order = services._order_for(data["orderId"])
+        order = services.appeasement_order_get(data["orderId"])
         return Response(s.AppeasementInitiateOutput(selectors.appeasement_initiation(order)).data)
 
 

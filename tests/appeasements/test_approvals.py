@@ -108,6 +108,7 @@ def test_approval_refused_by_the_ledger_changes_nothing(pending, api, agent, man
     assert appeasement.state == AppeasementState.PENDING_APPROVAL
     assert approval.state == "pending"
     assert not Refund.objects.filter(cause_type=RefundCause.APPEASEMENT).exists()
+    assert not Notification.objects.filter(kind="request_approved").exists()  # rolled back with the decision
     # it can still be rejected
     assert decide(api, manager, approval, "reject", "No money left").status_code == 200
 
