@@ -26,7 +26,7 @@ class CCDateTimeField(serializers.DateTimeField):
 
 class AppeasementRefundInput(StrictInputSerializer):
     id = serializers.CharField(max_length=40, required=False, help_text="Omit to create a new refund.")
-    paymentGroupId = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    paymentGroupId = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True)
     refundType = serializers.CharField(
         max_length=40, required=False, help_text="creditCard, externalRefund, storeCredit (the managed list)."
     )
@@ -94,8 +94,13 @@ class AppeasementInitiateInput(StrictInputSerializer):
 # --------------------------------------------------------------------------- output
 
 
+class BlankAsNullCharField(serializers.CharField):
+    def to_representation(self, value):
+        return value or None
+
+
 class AppeasementRefundOutput(serializers.Serializer):
-    paymentGroupId = serializers.CharField(source="payment_group_id")
+    paymentGroupId = BlankAsNullCharField(source="payment_group_id", allow_null=True)
     amount = MoneyField()
     id = serializers.CharField(source="refund_id")
     state = serializers.SerializerMethodField()
