@@ -11,9 +11,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import TruncDate, TruncWeek
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum, Window
+from django.db.models.functions import Floor, RowNumber, TruncDate, TruncWeek
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -21,7 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from config.people import is_manager
 from issues import sla
 from issues.models import ApprovalRequest, ApprovalState, IssuePriority, IssueStatus, OrderIssue
-from issues.selectors import _percentile, follow_up_due_q, issue_metrics
+from issues.selectors import follow_up_due_q, issue_metrics
 from orders.models import Refund, RefundStatus
 
 MAX_DAYS = 366
@@ -88,61 +87,61 @@ class DateRange:
         return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
 
 
-class PercentileCont(Aggregate):
-    """PostgreSQL's ordered-set aggregate ``percentile_cont(f) WITHIN GROUP (ORDER BY expr)``."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = DurationField()
-
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
 _RESOLUTION = ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField())
 
 
 def _resolution_over_time(issues, rng: DateRange) -> list[dict[str, Any]]:
-    """Median and 90th percentile of time to resolution per bucket (by resolution date), in hours."""
+    """Median and 90th percentile of time to resolution per bucket (by resolution date), in hours.
+
+    One query on any database: window functions number each bucket's durations in order, and only the (at
+    most four) rows around each percentile's position come back; the interpolation is PostgreSQL's
+    ``percentile_cont``.
+    """
     trunc = TruncWeek if rng.weekly else TruncDate
-    resolved = issues.filter(resolved_at__gte=rng.after, resolved_at__lt=rng.before).order_by()
-    if connection.vendor == "postgresql":
-        rows = (
-            resolved.annotate(bucket=trunc("resolved_at"))
-            .values("bucket")
-            .annotate(n=Count("id"), p50=PercentileCont(_RESOLUTION, 0.5), p90=PercentileCont(_RESOLUTION, 0.9))
-            .order_by("bucket")
+    bucket = trunc("resolved_at")
+    ranked = (
+        issues.filter(resolved_at__gte=rng.after, resolved_at__lt=rng.before)
+        .order_by()
+        .annotate(
+            bucket=bucket,
+            d=_RESOLUTION,
+            rn=Window(RowNumber(), partition_by=[bucket], order_by=[_RESOLUTION.asc(), F("id").asc()]),
+            n=Window(Count("id"), partition_by=[bucket]),
         )
-        found = {_day(r["bucket"]): (r["n"], _to_hours(r["p50"]), _to_hours(r["p90"])) for r in rows}
-    else:  # SQLite and others: per bucket, an ordered read of at most two rows per percentile
-        counts = {
-            _day(r["bucket"]): r["n"]
-            for r in resolved.annotate(bucket=trunc("resolved_at")).values("bucket").annotate(n=Count("id"))
-        }
-        found = {}
-        for bucket, n in counts.items():
-            start = timezone.make_aware(datetime.combine(bucket, time.min))
-            end = start + timedelta(days=7 if rng.weekly else 1)
-            durations = (
-                resolved.filter(resolved_at__gte=start, resolved_at__lt=end)
-                .annotate(d=_RESOLUTION)
-                .order_by("d")
-                .values_list("d", flat=True)
-            )
-            found[bucket] = (n, _hours(_percentile(durations, n, 0.5)), _hours(_percentile(durations, n, 0.9)))
+    )
+    wanted = Q()
+    for fraction in (0.5, 0.9):
+        low = Floor((F("n") - 1) * fraction) + 1
+        wanted |= Q(rn=low) | Q(rn=low + 1)
+    rows = ranked.filter(wanted).values_list("bucket", "rn", "n", "d")
+    ordered: dict[date, dict[int, timedelta]] = {}
+    sizes: dict[date, int] = {}
+    for day, rn, n, duration in rows:
+        ordered.setdefault(_day(day), {})[rn - 1] = duration
+        sizes[_day(day)] = n
+
+    def percentile(day: date, fraction: float) -> float | None:
+        position = fraction * (sizes[day] - 1)
+        low = int(position)
+        values = ordered[day]
+        value = values[low]
+        if position > low and low + 1 in values:
+            value = value + (values[low + 1] - value) * (position - low)
+        return _hours(value)
+
     return [
-        {"bucket": b, "resolved": found.get(b, (0, None, None))[0], "p50": found.get(b, (0, None, None))[1],
-         "p90": found.get(b, (0, None, None))[2]}
+        {
+            "bucket": b,
+            "resolved": sizes.get(b, 0),
+            "p50": percentile(b, 0.5) if b in sizes else None,
+            "p90": percentile(b, 0.9) if b in sizes else None,
+        }
         for b in rng.buckets()
-    ]  # fmt: skip
+    ]
 
 
 def _day(value) -> date:
     return value.date() if isinstance(value, datetime) else value
-
-
-def _to_hours(value) -> float | None:
-    return _hours(value) if isinstance(value, timedelta) else None
 
 
 def _hours(value: timedelta | None) -> float | None:
