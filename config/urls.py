@@ -1,6 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api.exception_handler import api_not_found
+from config.health import healthz
 
 api_v1 = [
     path("", include("orders.api.urls")),
@@ -9,6 +12,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api-order/", include("returns.fabric.urls")),
@@ -16,6 +20,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("config.site_urls")),
+    # Last: any other URL under an API prefix is a JSON 404 in the dialect's body, DEBUG or not.
+    re_path(r"^(api|api-order|ccagent)/", api_not_found),
 ]
 
 handler400 = "config.api.exception_handler.handler400"

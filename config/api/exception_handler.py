@@ -173,3 +173,8 @@ def handler400(request, exception=None):
     from django.views.defaults import bad_request
 
     return bad_request(request, exception)
+
+
+def api_not_found(request, *args, **kwargs):
+    """Catch-all for unknown URLs under the API prefixes (Django's debug 404 page is HTML)."""
+    return _json_error(request, errors.NotFound("Not found"))
