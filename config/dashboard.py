@@ -38,6 +38,7 @@ def daily_panel(user, now: datetime | None = None) -> dict[str, Any]:
         my_open=Count("id", filter=mine),
         my_follow_ups=Count("id", filter=mine & follow_up_due_q(today_end)),
         breached=Count("id", filter=~Q(status__in=sla.DONE) & sla.breached_q(sla.now_value(now))),
+        breaching_soon=Count("id", filter=sla.breaching_soon_q(now)),
     )
     manager = is_manager(user) or user.is_superuser
     pending = ApprovalRequest.objects.filter(state=ApprovalState.PENDING).count() if manager else None
@@ -260,7 +261,7 @@ def stacked_bars(
     for i, cat in enumerate(categories):
         x, y = left + i * slot + slot * 0.15, height - bottom
         for j, name in enumerate(series):
-            h = (height - bottom - 10) * values[cat][name] / top
+            h = (height - bottom - 22) * values[cat][name] / top
             y -= h
             if h:
                 parts.append(
@@ -286,7 +287,7 @@ def line_chart(
     points: list[dict[str, Any]], series: list[str], *, width: int = 860, height: int = 200, unit: str = ""
 ) -> SafeString:
     """Lines over the date buckets; ``points`` are dicts with ``bucket`` and one value per series (None: gap)."""
-    left, bottom, right = 44, 30, 10
+    left, bottom, right = 44, 30, 30
     values = [p[s] for p in points for s in series if p[s] is not None]
     if not values:
         return mark_safe('<p class="empty">No data in this range.</p>')

@@ -151,14 +151,18 @@ def filter_breached(queryset: QuerySet, now: datetime | None = None) -> QuerySet
     return queryset.filter(breached_q(now_value(now)))
 
 
-def filter_breaching_soon(queryset: QuerySet, now: datetime | None = None) -> QuerySet:
+def breaching_soon_q(now: datetime | None = None) -> Q:
     """Open issues, clock running, not yet late, whose resolution or first-response deadline falls within
     the next ``SLA_BREACHING_SOON_MINUTES``. Needs :func:`annotate`."""
     moment = now or timezone.now()
     n, horizon = now_value(moment), Value(moment + soon(), output_field=DateTimeField())
     resolution_soon = Q(resolution_due_at__lt=horizon, sla_due__gte=n, sla_due__lt=horizon, sla_waiting=False)
     first_soon = Q(first_response_at__isnull=True, first_response_due_at__gte=n, first_response_due_at__lt=horizon)
-    return queryset.exclude(status__in=DONE).filter(resolution_soon | first_soon)
+    return ~Q(status__in=DONE) & (resolution_soon | first_soon)
+
+
+def filter_breaching_soon(queryset: QuerySet, now: datetime | None = None) -> QuerySet:
+    return queryset.filter(breaching_soon_q(now))
 
 
 def describe(left: timedelta | None, *, done: bool, waiting: bool) -> str:
