@@ -54,6 +54,24 @@ def browser():
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.e2e_failed = report.failed
+    return report
+
+
+@pytest.fixture
+def page(browser, request, shots):
+    """A fresh browser page; on failure its last state is saved as ``failure.png``."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    yield page
+    if getattr(request.node, "e2e_failed", False):
+        shots(page, "failure")
+    page.close()
+
+
 @pytest.fixture
 def shots(request):
     """``shot(page, "01-step")`` saves test-results/e2e/<test>/01-step.png."""
