@@ -23,6 +23,8 @@ WRONG_STATE = "900036"
 INVALID_SITE = "30014"
 NOT_AUTHENTICATED = "401"
 FORBIDDEN = "403"
+PRECONDITION_FAILED = "412"
+RATE_LIMITED = "429"
 
 CC_CODES = {
     INVALID_INPUT: "The input is invalid (the message and `errors` name the field)",
@@ -35,6 +37,8 @@ CC_CODES = {
     INTERNAL_ERROR: "An internal error occurred",
     NOT_AUTHENTICATED: "Missing or invalid Bearer token",
     FORBIDDEN: "The caller may not do this (also: agentId is not the caller)",
+    PRECONDITION_FAILED: "If-Match is not the appeasement's current ETag; nothing was changed",
+    RATE_LIMITED: "Too many writes from this caller; see Retry-After",
 }
 
 # Domain error codes of the other apps, in the seed's terms.
@@ -57,6 +61,9 @@ _BY_DOMAIN_CODE = {
     ErrorCode.AUTHENTICATION_REQUIRED: NOT_AUTHENTICATED,
     ErrorCode.AUTHENTICATION_FAILED: NOT_AUTHENTICATED,
     ErrorCode.PERMISSION_DENIED: FORBIDDEN,
+    ErrorCode.PRECONDITION_FAILED: PRECONDITION_FAILED,
+    ErrorCode.RATE_LIMITED: RATE_LIMITED,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: INVALID_INPUT,  # the message names the Idempotency-Key header
 }
 
 

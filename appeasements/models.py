@@ -129,6 +129,7 @@ class Appeasement(ConcurrentTransitionMixin, models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revision = models.PositiveIntegerField(default=1, editable=False, help_text="+1 on every change; the ETag.")
     history = HistoricalRecords()
 
     class Meta:

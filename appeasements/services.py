@@ -313,6 +313,8 @@ def _add_comments(appeasement: Appeasement, comments: list[CommentInput], *, cal
 
 
 def _save(appeasement: Appeasement, *, actor, reason: str) -> None:
+    if appeasement.pk is not None:
+        appeasement.revision += 1
     try:
         save_with_history(appeasement, actor=actor, reason=reason)
     except ConcurrentTransition as exc:

@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
     RATE_LIMITED = "RATE_LIMITED"
+    PRECONDITION_FAILED = "PRECONDITION_FAILED"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -128,3 +130,19 @@ class RefundProcessingError(DomainError):
     code = ErrorCode.REFUND_PROCESSING_ERROR
     status = 422
     default_message = "Refund could not be processed"
+
+
+class PreconditionFailed(DomainError):
+    """``If-Match`` named a revision that is no longer current: nothing was changed."""
+
+    code = ErrorCode.PRECONDITION_FAILED
+    status = 412
+    default_message = "The record was changed since you read it (If-Match does not match its ETag); reload it"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The ``Idempotency-Key`` was already used for a different request."""
+
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
+    status = 422
+    default_message = "This Idempotency-Key was already used with a different request body"

@@ -210,3 +210,27 @@ SLA_TARGETS = {
 # "Breaching soon": the clock runs out within this many minutes.
 SLA_BREACHING_SOON_MINUTES = int(env("SLA_BREACHING_SOON_MINUTES", "60"))
 # --- end SLA ---
+
+# --- Hardening (issue 6) ---
+# Admin login: django-axes locks a username+IP after AXES_FAILURE_LIMIT failed logins for the cool-off.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_HOURS", "0.25"))  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = int(env("AXES_PROXY_COUNT", "0")) or None
+# API writes: throttled per caller (config.api.throttles); 429 in the path's dialect.
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["config.api.throttles.WriteRateThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"writes": env("API_WRITE_RATE", "120/min")}
+# Idempotency-Key answers are kept this long (manage.py prune_idempotency_keys deletes older ones).
+IDEMPOTENCY_KEY_TTL_HOURS = float(env("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
+# Production security: load balancers probe /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_HTTPONLY = True
+SECURE_REFERRER_POLICY = "same-origin"
+# OpenAPI: one name per choice set (check --deploy runs the schema checks too).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OrderStatusEnum"] = "orders.models.OrderStatus"
+# --- end hardening ---

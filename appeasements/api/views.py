@@ -16,7 +16,10 @@ from appeasements import selectors, services
 from appeasements.api import serializers as s
 from appeasements.api.auth import BearerTokenAuthentication
 from appeasements.errors import InvalidInput, InvalidSite
+from appeasements.models import Appeasement
+from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
 from config.api.permissions import EmployeePermission
+from config.idempotency import idempotent
 
 SITE = OpenApiParameter(
     "x-ccsite",
@@ -47,6 +50,9 @@ WRITE = {
         "refundType, 900016 invalid according to the validation webhook (on submit), 30014 unknown x-ccsite"
     ),
     409: _err("900036: wrong state for the operation (order pending/canceled, appeasement no longer INCOMPLETE)"),
+    412: _err("412: If-Match is not the appeasement's current ETag; nothing was changed"),
+    422: _err("13001: the Idempotency-Key was already used for another request"),
+    429: _err("429: too many writes from this caller (Retry-After)"),
     502: _err("900015: the validation webhook did not answer or failed (on submit)"),
 }
 SEED_REQUEST = {
@@ -129,7 +135,11 @@ class CCAgentView(APIView):
     @staticmethod
     def output(appeasement_pk: int, code: int = status.HTTP_200_OK) -> Response:
         fresh = selectors.appeasement_queryset().get(pk=appeasement_pk)
-        return Response(s.AppeasementOutput(fresh).data, status=code)
+        return with_etag(Response(s.AppeasementOutput(fresh).data, status=code), fresh.revision)
+
+    def locked(self, appeasement_id):
+        """``If-Match`` against the appeasement's revision, checked under its row lock."""
+        return if_match(self.request, Appeasement.objects.filter(appeasement_id=str(appeasement_id)))
 
 
 class AppeasementListCreateView(CCAgentView):
@@ -168,7 +178,7 @@ class AppeasementListCreateView(CCAgentView):
     @extend_schema(
         operation_id="ccagent_appeasements_create",
         tags=["ccagent appeasements"],
-        parameters=[SITE],
+        parameters=[SITE, IDEMPOTENCY_KEY, etag_header(201)],
         request=s.AppeasementCreateInput,
         responses={201: s.AppeasementOutput, **WRITE},
         description=(
@@ -176,6 +186,7 @@ class AppeasementListCreateView(CCAgentView):
             "comments get new ids; `agentId` defaults to the caller."
         ),
     )
+    @idempotent
     def post(self, request):
         data = self.validated(s.AppeasementCreateInput)
         appeasement = services.appeasement_create(caller=request.user, data=to_input(data))
@@ -205,7 +216,7 @@ class AppeasementDetailView(CCAgentView):
     @extend_schema(
         operation_id="ccagent_appeasements_retrieve",
         tags=["ccagent appeasements"],
-        parameters=[SITE],
+        parameters=[SITE, etag_header(200)],
         responses={200: s.AppeasementOutput, 404: _err("900002: unknown appeasement id"), **COMMON},
     )
     def get(self, request, appeasement_id: str):
@@ -214,7 +225,7 @@ class AppeasementDetailView(CCAgentView):
     @extend_schema(
         operation_id="ccagent_appeasements_update",
         tags=["ccagent appeasements"],
-        parameters=[SITE],
+        parameters=[SITE, IF_MATCH, IDEMPOTENCY_KEY, etag_header(200)],
         request=s.AppeasementUpdateInput,
         responses={200: s.AppeasementOutput, 404: _err("900002: unknown appeasement id"), **WRITE},
         examples=[OpenApiExample("The seed's request", value=SEED_REQUEST, request_only=True)],
@@ -226,29 +237,36 @@ class AppeasementDetailView(CCAgentView):
             "comments are accepted (900036 otherwise; repeating the same values is fine)."
         ),
     )
+    @idempotent
     def put(self, request, appeasement_id: str):
         data = self.validated(s.AppeasementUpdateInput)
         if data.get("id") not in (None, appeasement_id):
             raise InvalidInput.single("id", "Must be the appeasement id of the path")
-        appeasement = services.appeasement_update(
-            appeasement_id=appeasement_id, caller=request.user, data=to_input(data)
-        )
+        with self.locked(appeasement_id):
+            appeasement = services.appeasement_update(
+                appeasement_id=appeasement_id, caller=request.user, data=to_input(data)
+            )
         return self.output(appeasement.pk)
 
     @extend_schema(
         operation_id="ccagent_appeasements_delete",
         tags=["ccagent appeasements"],
-        parameters=[SITE],
+        parameters=[SITE, IF_MATCH, IDEMPOTENCY_KEY],
         request=None,
         responses={
             204: OpenApiResponse(description="Deleted"),
             404: _err("900002: unknown appeasement id"),
             409: _err("900036: only INCOMPLETE appeasements can be deleted"),
+            412: WRITE[412],
+            422: WRITE[422],
+            429: WRITE[429],
             **COMMON,
         },
     )
+    @idempotent
     def delete(self, request, appeasement_id: str):
-        services.appeasement_delete(appeasement_id=appeasement_id, caller=request.user)
+        with self.locked(appeasement_id):
+            services.appeasement_delete(appeasement_id=appeasement_id, caller=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -278,7 +296,7 @@ class AppeasementSubmitView(CCAgentView):
     @extend_schema(
         operation_id="ccagent_appeasements_submit",
         tags=["ccagent appeasements"],
-        parameters=[SITE],
+        parameters=[SITE, IF_MATCH, IDEMPOTENCY_KEY, etag_header(200, 201)],
         request=s.AppeasementSubmitInput,
         responses={
             200: OpenApiResponse(s.AppeasementOutput, description="An existing appeasement, submitted"),
@@ -292,15 +310,17 @@ class AppeasementSubmitView(CCAgentView):
             "(share of the order total, or the agent's limit) it is `PENDING_APPROVAL` in the managers' queue."
         ),
     )
+    @idempotent
     def post(self, request):
         data = self.validated(s.AppeasementSubmitInput)
         if "id" in data:
             extra = sorted(set(data) - {"id", "agentId"})
             if extra:
                 raise InvalidInput.single(extra[0], "Submitting an existing appeasement takes only id and agentId")
-            appeasement = services.appeasement_submit(
-                appeasement_id=data["id"], caller=request.user, agent_id=data.get("agentId")
-            )
+            with self.locked(data["id"]):
+                appeasement = services.appeasement_submit(
+                    appeasement_id=data["id"], caller=request.user, agent_id=data.get("agentId")
+                )
             return self.output(appeasement.pk)
         if "state" in data and data["state"] != s.AppeasementState.SUBMITTED:
             raise InvalidInput.single("state", "Must be SUBMITTED (or omitted) here")

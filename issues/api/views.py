@@ -8,9 +8,11 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
 from config.api.permissions import EmployeePermission
 from config.api.serializers import ErrorBody
 from config.errors import IssueNotFound
+from config.idempotency import idempotent
 from config.people import resolve_actor
 from issues import selectors, services
 from issues.api import serializers as s
@@ -23,7 +25,13 @@ ERRORS = {
     403: OpenApiResponse(ErrorBody, description="PERMISSION_DENIED (names the missing permission)"),
     404: OpenApiResponse(ErrorBody, description="ORDER_NOT_FOUND / ISSUE_NOT_FOUND / NOT_FOUND"),
     409: OpenApiResponse(ErrorBody, description="INVALID_STATUS_TRANSITION / CONCURRENT_UPDATE / DUPLICATE"),
-    422: OpenApiResponse(ErrorBody, description="REFUND_PROCESSING_ERROR (with refundable_amount)"),
+    412: OpenApiResponse(ErrorBody, description="PRECONDITION_FAILED: If-Match is not the issue's current ETag"),
+    422: OpenApiResponse(
+        ErrorBody,
+        description="REFUND_PROCESSING_ERROR (with refundable_amount) / IDEMPOTENCY_KEY_REUSED (the "
+        "Idempotency-Key was used for another request)",
+    ),
+    429: OpenApiResponse(ErrorBody, description="RATE_LIMITED: too many writes from this caller (Retry-After)"),
 }
 
 
@@ -95,17 +103,19 @@ class OrderIssueListCreateView(BackOfficeView):
 
     @extend_schema(
         request=s.IssueCreateInput,
-        responses={201: s.IssueDetailOutput, **errors(400, 401, 403, 404)},
+        parameters=[IDEMPOTENCY_KEY, etag_header(201)],
+        responses={201: s.IssueDetailOutput, **errors(400, 401, 403, 404, 422, 429)},
         operation_id="order_issues_create",
         description="Report an issue on an order; `notes` becomes the first entry of its communication log.",
     )
+    @idempotent
     def post(self, request, order_id: str):
         order_get(order_id)
         data = self.validated(s.IssueCreateInput)
         actor = resolve_actor(user=request.user, employee_id=data.get("created_by"), field="created_by")
         issue = services.issue_create(order_id=order_id, actor=actor, data=data)
         issue = selectors.issue_detail().get(pk=issue.pk)
-        return Response(s.IssueDetailOutput(issue).data, status=status.HTTP_201_CREATED)
+        return with_etag(Response(s.IssueDetailOutput(issue).data, status=status.HTTP_201_CREATED), issue.revision)
 
 
 class OrderIssueDetailView(BackOfficeView):
@@ -124,12 +134,18 @@ class OrderIssueDetailView(BackOfficeView):
             raise IssueNotFound(issue_id=self.kwargs["issue_id"], order_id=self.kwargs["order_id"])
         return issue
 
-    @extend_schema(responses={200: s.IssueDetailOutput, **errors(401, 403, 404)}, operation_id="order_issues_retrieve")
+    @extend_schema(
+        parameters=[etag_header(200)],
+        responses={200: s.IssueDetailOutput, **errors(401, 403, 404)},
+        operation_id="order_issues_retrieve",
+    )
     def get(self, request, order_id: str, issue_id: str):
-        return Response(s.IssueDetailOutput(self.get_object()).data)
+        issue = self.get_object()
+        return with_etag(Response(s.IssueDetailOutput(issue).data), issue.revision)
 
     @extend_schema(
         request=s.IssueUpdateInput,
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY, etag_header(200, 202)],
         responses={
             200: s.IssueUpdateOutput,
             202: OpenApiResponse(
@@ -137,18 +153,20 @@ class OrderIssueDetailView(BackOfficeView):
                 description="An agent's escalation or reopening: every other field was applied and a pending "
                 "approval request was created; new_status equals previous_status.",
             ),
-            **errors(400, 401, 403, 404, 409, 422),
+            **errors(400, 401, 403, 404, 409, 412, 422, 429),
         },
         operation_id="order_issues_update",
         description="Seed 001: update an issue as it moves towards resolution. A refused update changes nothing.",
     )
+    @idempotent
     def patch(self, request, order_id: str, issue_id: str):
         # Not-found first: a client learns nothing about the body of a request to a missing issue.
-        services.issue_get(order_id=order_id, issue_id=issue_id)
+        issue = services.issue_get(order_id=order_id, issue_id=issue_id)
         data = self.validated(s.IssueUpdateInput)
         actor = resolve_actor(user=request.user, employee_id=data["updated_by"])
         changes = {k: v for k, v in data.items() if k != "updated_by"}
-        result = services.issue_update(order_id=order_id, issue_id=issue_id, actor=actor, changes=changes)
+        with if_match(request, OrderIssue.objects.filter(pk=issue.pk)):
+            result = services.issue_update(order_id=order_id, issue_id=issue_id, actor=actor, changes=changes)
         body = {
             "success": True,
             "message": result.message,
@@ -164,8 +182,10 @@ class OrderIssueDetailView(BackOfficeView):
                 "approval_request_id": result.approval.approval_id,
                 "requested_status": result.approval.requested_status,
             }
-            return Response(s.IssueApprovalRequestedOutput(body).data, status=status.HTTP_202_ACCEPTED)
-        return Response(s.IssueUpdateOutput(body).data)
+            response = Response(s.IssueApprovalRequestedOutput(body).data, status=status.HTTP_202_ACCEPTED)
+        else:
+            response = Response(s.IssueUpdateOutput(body).data)
+        return with_etag(response, result.issue.revision)
 
 
 class OrderIssueHistoryView(OrderIssueDetailView):
@@ -249,11 +269,13 @@ class ApprovalApproveView(ApprovalDecisionView):
 
     @extend_schema(
         request=s.ApprovalDecisionInput,
-        responses={200: s.ApprovalOutput, **errors(400, 401, 403, 404, 409)},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.ApprovalOutput, **errors(400, 401, 403, 404, 409, 422, 429)},
         operation_id="approvals_approve",
         description="A manager, never the requester. Applies the requested transition now (409 if it is no "
         "longer legal).",
     )
+    @idempotent
     def post(self, request, approval_id: str):
         return super().post(request, approval_id)
 
@@ -263,10 +285,12 @@ class ApprovalRejectView(ApprovalDecisionView):
 
     @extend_schema(
         request=s.ApprovalDecisionInput,
-        responses={200: s.ApprovalOutput, **errors(400, 401, 403, 404, 409)},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.ApprovalOutput, **errors(400, 401, 403, 404, 409, 422, 429)},
         operation_id="approvals_reject",
         description="A manager, never the requester. The issue is left as it is.",
     )
+    @idempotent
     def post(self, request, approval_id: str):
         return super().post(request, approval_id)
 
@@ -277,10 +301,12 @@ class ApprovalCancelView(BackOfficeView):
 
     @extend_schema(
         request=s.ApprovalCancelInput,
-        responses={200: s.ApprovalOutput, **errors(400, 401, 403, 404, 409)},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.ApprovalOutput, **errors(400, 401, 403, 404, 409, 422, 429)},
         operation_id="approvals_cancel",
         description="The requester (or a manager) withdraws a pending request.",
     )
+    @idempotent
     def post(self, request, approval_id: str):
         data = self.validated(s.ApprovalCancelInput)
         actor = resolve_actor(user=request.user, employee_id=data.get("decided_by"), field="decided_by")

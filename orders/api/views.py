@@ -7,19 +7,24 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
 from config.api.permissions import EmployeePermission
 from config.api.serializers import ErrorBody
 from config.errors import OrderNotFound
+from config.idempotency import idempotent
 from config.people import resolve_actor
 from orders import selectors, services
 from orders.api import serializers as s
-from orders.models import Category, Order, OrderStatus
+from orders.models import Category, Order, OrderItem, OrderStatus
 
 ERRORS = {
     400: OpenApiResponse(ErrorBody, description="VALIDATION_ERROR / INVALID_FIELD_VALUE / PARSE_ERROR"),
     401: OpenApiResponse(ErrorBody, description="AUTHENTICATION_REQUIRED / AUTHENTICATION_FAILED"),
     403: OpenApiResponse(ErrorBody, description="PERMISSION_DENIED"),
     404: OpenApiResponse(ErrorBody, description="ORDER_NOT_FOUND / ITEM_NOT_FOUND / NOT_FOUND"),
+    412: OpenApiResponse(ErrorBody, description="PRECONDITION_FAILED: If-Match is not the record's current ETag"),
+    422: OpenApiResponse(ErrorBody, description="IDEMPOTENCY_KEY_REUSED: the key was used for another request"),
+    429: OpenApiResponse(ErrorBody, description="RATE_LIMITED: too many writes from this caller (Retry-After)"),
 }
 
 
@@ -68,14 +73,16 @@ class OrderListCreateView(BackOfficeView):
 
     @extend_schema(
         request=s.OrderCreateInput,
-        responses={201: s.OrderDetailOutput, **errors(400, 401, 403), 409: OpenApiResponse(ErrorBody)},
+        parameters=[IDEMPOTENCY_KEY, etag_header(201)],
+        responses={201: s.OrderDetailOutput, **errors(400, 401, 403, 422, 429), 409: OpenApiResponse(ErrorBody)},
         operation_id="orders_create",
     )
+    @idempotent
     def post(self, request):
         data = self.validated(s.OrderCreateInput)
         order = services.order_create(actor=self.actor(data), data=data)
         order = selectors.order_detail_queryset().get(pk=order.pk)
-        return Response(s.OrderDetailOutput(order).data, status=status.HTTP_201_CREATED)
+        return with_etag(Response(s.OrderDetailOutput(order).data, status=status.HTTP_201_CREATED), order.revision)
 
 
 class OrderDetailView(BackOfficeView):
@@ -88,23 +95,35 @@ class OrderDetailView(BackOfficeView):
             raise OrderNotFound(order_id=self.kwargs["order_id"])
         return order
 
-    @extend_schema(responses={200: s.OrderDetailOutput, **errors(401, 403, 404)}, operation_id="orders_retrieve")
+    @extend_schema(
+        parameters=[etag_header(200)],
+        responses={200: s.OrderDetailOutput, **errors(401, 403, 404)},
+        operation_id="orders_retrieve",
+    )
     def get(self, request, order_id: str):
-        return Response(s.OrderDetailOutput(self.get_object()).data)
+        order = self.get_object()
+        return with_etag(Response(s.OrderDetailOutput(order).data), order.revision)
 
     @extend_schema(
         request=s.OrderStatusInput,
-        responses={200: s.OrderStatusOutput, **errors(400, 401, 403, 404), 409: OpenApiResponse(ErrorBody)},
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY, etag_header(200)],
+        responses={
+            200: s.OrderStatusOutput,
+            **errors(400, 401, 403, 404, 412, 422, 429),
+            409: OpenApiResponse(ErrorBody),
+        },
         operation_id="orders_change_status",
         description="Move the order along its workflow. An illegal move is 409 INVALID_STATUS_TRANSITION.",
     )
+    @idempotent
     def patch(self, request, order_id: str):
         data = self.validated(s.OrderStatusInput)
         actor = self.actor(data)
-        order, previous = services.order_change_status(
-            order_id=order_id, actor=actor, status=data["status"], reason=data.get("reason", "")
-        )
-        return Response(
+        with if_match(request, Order.objects.filter(order_id=order_id)):
+            order, previous = services.order_change_status(
+                order_id=order_id, actor=actor, status=data["status"], reason=data.get("reason", "")
+            )
+        response = Response(
             s.OrderStatusOutput(
                 {
                     "success": True,
@@ -118,6 +137,7 @@ class OrderDetailView(BackOfficeView):
                 }
             ).data
         )
+        return with_etag(response, order.revision)
 
 
 class OrderItemUpdateView(BackOfficeView):
@@ -126,21 +146,28 @@ class OrderItemUpdateView(BackOfficeView):
 
     @extend_schema(
         request=s.OrderItemUpdateInput,
-        responses={200: s.OrderItemUpdateOutput, **errors(400, 401, 403, 404), 409: OpenApiResponse(ErrorBody)},
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY, etag_header(200)],
+        responses={
+            200: s.OrderItemUpdateOutput,
+            **errors(400, 401, 403, 404, 412, 422, 429),
+            409: OpenApiResponse(ErrorBody),
+        },
         operation_id="order_items_update",
         description="Seed 003: update an item's metadata. Quantity, prices and identifiers are refused by name.",
     )
+    @idempotent
     def patch(self, request, order_id: str, order_item_id: str):
         # Not-found first: a client learns nothing about the body of a request to a missing item.
-        services.order_item_get(order_id=order_id, order_item_id=order_item_id)
+        item = services.order_item_get(order_id=order_id, order_item_id=order_item_id)
         data = self.validated(s.OrderItemUpdateInput)
         actor = self.actor(data)
         changes = {k: v for k, v in data.items() if k != "updated_by"}
-        result = services.order_item_update(
-            order_id=order_id, order_item_id=order_item_id, actor=actor, changes=changes
-        )
+        with if_match(request, OrderItem.objects.filter(pk=item.pk)):
+            result = services.order_item_update(
+                order_id=order_id, order_item_id=order_item_id, actor=actor, changes=changes
+            )
         message = "Order item successfully updated" if result.updated_fields else "No changes: values already current"
-        return Response(
+        response = Response(
             s.OrderItemUpdateOutput(
                 {
                     "success": True,
@@ -151,6 +178,7 @@ class OrderItemUpdateView(BackOfficeView):
                 }
             ).data
         )
+        return with_etag(response, result.item.revision)
 
 
 class CategoryListCreateView(BackOfficeView):

@@ -6,9 +6,12 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
 from config.api.permissions import EmployeePermission
 from config.api.serializers import ErrorBody
+from config.idempotency import idempotent
 from config.people import resolve_actor
+from orders.models import Order
 from orders.services import order_get
 from returns import selectors, services
 from returns.api import serializers as s
@@ -54,6 +57,7 @@ class OrderReturnsView(GenericAPIView):
         operation_id="order_returns_create",
         tags=["returns"],
         request=s.ReturnCreateInput,
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY, etag_header(201)],
         responses={
             201: s.ReturnCreateOutput,
             400: _err(
@@ -64,7 +68,9 @@ class OrderReturnsView(GenericAPIView):
             403: _err("PERMISSION_DENIED (also: updated_by is not the authenticated employee)"),
             404: _err("ORDER_NOT_FOUND / ITEM_NOT_FOUND"),
             409: _err("ORDER_NOT_RETURNABLE / ALREADY_RETURNED / CONCURRENT_UPDATE"),
-            422: _err("REFUND_PROCESSING_ERROR"),
+            412: _err("PRECONDITION_FAILED: If-Match is not the order's current ETag"),
+            422: _err("REFUND_PROCESSING_ERROR / IDEMPOTENCY_KEY_REUSED (the key was used for another request)"),
+            429: _err("RATE_LIMITED: too many writes from this caller (Retry-After)"),
         },
         description=(
             "Return some quantities of an order's items. Quantities cannot pass what was bought minus what was "
@@ -73,23 +79,25 @@ class OrderReturnsView(GenericAPIView):
             "is left. `restock` is recorded on the return."
         ),
     )
+    @idempotent
     def post(self, request, order_id: str):
         order_get(order_id)  # not found before anything about the body
         serializer = s.ReturnCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         actor = resolve_actor(user=request.user, employee_id=data.get("updated_by"))
-        ret = services.order_return_lines(
-            order_id=order_id,
-            actor=services.ReturnActor.employee(actor, via=ReturnChannel.BACKOFFICE_API),
-            return_code=data["return_code"],
-            lines=[services.LineRequest(str(i["order_item_id"]), i["quantity"]) for i in data["items"]],
-            message=data.get("message", ""),
-            refund=data["refund"],
-            restock=data["restock"],
-        )
+        with if_match(request, Order.objects.filter(order_id=order_id)):
+            ret = services.order_return_lines(
+                order_id=order_id,
+                actor=services.ReturnActor.employee(actor, via=ReturnChannel.BACKOFFICE_API),
+                return_code=data["return_code"],
+                lines=[services.LineRequest(str(i["order_item_id"]), i["quantity"]) for i in data["items"]],
+                message=data.get("message", ""),
+                refund=data["refund"],
+                restock=data["restock"],
+            )
         ret = selectors.return_detail(ret.pk)
-        return Response(
+        response = Response(
             s.ReturnCreateOutput(
                 {
                     "success": True,
@@ -103,3 +111,4 @@ class OrderReturnsView(GenericAPIView):
             ).data,
             status=status.HTTP_201_CREATED,
         )
+        return with_etag(response, ret.order.revision)

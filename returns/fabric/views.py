@@ -11,7 +11,9 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
 from config.errors import OrderNotFound
+from config.idempotency import idempotent
 from orders.models import Order, OrderItem
 from returns import services
 from returns.fabric import serializers as s
@@ -42,6 +44,11 @@ COMMON_ERRORS = {
     401: _err("API_KEY_REQUIRED / INVALID_API_KEY (unknown, revoked or expired)"),
     403: _err("ACCOUNT_MISMATCH: the key belongs to another account than x-site-context.account"),
     404: _err("ORDER_NOT_FOUND (also for another account's or channel's order)"),
+}
+WRITE_ERRORS = {
+    412: _err("PRECONDITION_FAILED: If-Match is not the order's current ETag (its revision)"),
+    422: _err("IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used for another request"),
+    429: _err("RATE_LIMITED: too many writes with this API key (Retry-After)"),
 }
 
 
@@ -83,36 +90,43 @@ class FabricView(APIView):
 
     def action_response(self, order_id: str, status_text: str) -> Response:
         order = self.scoped(order_id)
-        return Response({"orderId": order.order_id, "status": status_text, "order": s.fabric_order(order)})
+        body = {"orderId": order.order_id, "status": status_text, "order": s.fabric_order(order)}
+        return with_etag(Response(body), order.revision)
+
+    def locked(self, order_id: str):
+        """``If-Match`` against the order's revision (inside the key's account)."""
+        return if_match(self.request, Order.objects.filter(order_id=order_id, account=self.site.account))
 
 
 class FabricOrderDetailView(FabricView):
     @extend_schema(
         operation_id="fabric_orders_retrieve",
         tags=["fabric orders"],
-        parameters=[SITE_CONTEXT],
+        parameters=[SITE_CONTEXT, etag_header(200)],
         responses={200: s.FabricOrder, **COMMON_ERRORS},
         description="One order in the fabric shape, inside the key's account (and the context's channel).",
     )
     def get(self, request, order_id: str):
-        return Response(s.fabric_order(self.scoped(order_id)))
+        order = self.scoped(order_id)
+        return with_etag(Response(s.fabric_order(order)), order.revision)
 
 
 class FabricOrderReturnView(FabricView):
     @extend_schema(
         operation_id="fabric_orders_return",
         tags=["fabric orders"],
-        parameters=[SITE_CONTEXT],
+        parameters=[SITE_CONTEXT, IF_MATCH, IDEMPOTENCY_KEY, etag_header(200)],
         request=s.ReturnInput,
         responses={
             200: s.OrderActionOutput,
             **COMMON_ERRORS,
+            **WRITE_ERRORS,
             400: _err(
                 "INVALID_SITE_CONTEXT, VALIDATION_ERROR (missing/unknown/mistyped body field), PARSE_ERROR, "
                 "INVALID_RETURN_CODE (field returnCode)"
             ),
             409: _err("ALREADY_RETURNED / ORDER_NOT_RETURNABLE (only a completed order can be returned)"),
-            422: _err("REFUND_PROCESSING_ERROR"),
+            422: _err("REFUND_PROCESSING_ERROR / IDEMPOTENCY_KEY_REUSED"),
         },
         examples=[
             OpenApiExample(
@@ -132,17 +146,19 @@ class FabricOrderReturnView(FabricView):
             "what is still refundable through the ledger. A second return is refused (409) and never refunds twice."
         ),
     )
+    @idempotent
     def patch(self, request):
         data = self.validated(s.ReturnInput)
-        services.order_return_whole(
-            order_id=data["orderId"],
-            actor=self.actor,
-            return_code=data["returnCode"],
-            message=data.get("returnMessage", ""),
-            refund=data["sugarRefund"],
-            account=self.site.account,
-            channel=self.site.channel,
-        )
+        with self.locked(data["orderId"]):
+            services.order_return_whole(
+                order_id=data["orderId"],
+                actor=self.actor,
+                return_code=data["returnCode"],
+                message=data.get("returnMessage", ""),
+                refund=data["sugarRefund"],
+                account=self.site.account,
+                channel=self.site.channel,
+            )
         return self.action_response(data["orderId"], "Successfully Returned order")
 
 
@@ -150,11 +166,12 @@ class FabricOrderCancelView(FabricView):
     @extend_schema(
         operation_id="fabric_orders_cancel",
         tags=["fabric orders"],
-        parameters=[SITE_CONTEXT],
+        parameters=[SITE_CONTEXT, IF_MATCH, IDEMPOTENCY_KEY, etag_header(200)],
         request=s.CancelInput,
         responses={
             200: s.OrderActionOutput,
             **COMMON_ERRORS,
+            **WRITE_ERRORS,
             400: _err(
                 "INVALID_SITE_CONTEXT, VALIDATION_ERROR, PARSE_ERROR, INVALID_RETURN_CODE (field cancellationCode)"
             ),
@@ -162,14 +179,16 @@ class FabricOrderCancelView(FabricView):
         },
         description="Cancel an order before it ships. Appends a statusDescriptions entry; revision +1.",
     )
+    @idempotent
     def patch(self, request):
         data = self.validated(s.CancelInput)
-        services.order_cancel(
-            order_id=data["orderId"],
-            actor=self.actor,
-            cancellation_code=data["cancellationCode"],
-            message=data.get("cancellationMessage", ""),
-            account=self.site.account,
-            channel=self.site.channel,
-        )
+        with self.locked(data["orderId"]):
+            services.order_cancel(
+                order_id=data["orderId"],
+                actor=self.actor,
+                cancellation_code=data["cancellationCode"],
+                message=data.get("cancellationMessage", ""),
+                account=self.site.account,
+                channel=self.site.channel,
+            )
         return self.action_response(data["orderId"], "Successfully Cancelled order")

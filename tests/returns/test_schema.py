@@ -14,8 +14,13 @@ def test_schema_validates_and_documents_returns(tmp_path):
 
     ret = paths["/api-order/orders/return"]["patch"]
     assert ret["security"] == [{"fabricApiKey": []}]
-    assert {p["name"]: p["required"] for p in ret["parameters"]} == {"x-site-context": True}
-    assert set(ret["responses"]) == {"200", "400", "401", "403", "404", "409", "422"}
+    assert {p["name"]: p.get("required", False) for p in ret["parameters"]} == {
+        "x-site-context": True,
+        "If-Match": False,
+        "Idempotency-Key": False,
+    }
+    assert set(ret["responses"]) == {"200", "400", "401", "403", "404", "409", "412", "422", "429"}
+    assert "ETag" in ret["responses"]["200"]["headers"]
     assert ret["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/FabricError")
     assert schema["components"]["securitySchemes"]["fabricApiKey"] == {
         "type": "apiKey",
