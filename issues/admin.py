@@ -46,6 +46,11 @@ def _error_text(err: DomainError) -> str:
     return f"{err.message}{' — ' + detail if detail else ''}"
 
 
+def transition_help(transition) -> str:
+    """The transition's help text, else its method's docstring (the transition form shows it)."""
+    return transition.custom.get("help_text") or (getattr(transition.method, "__doc__", None) or "").strip()
+
+
 # --------------------------------------------------------------------------- filters
 
 
@@ -443,6 +448,9 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     def construct_change_message(self, request, form, formsets, add=False):
         return []  # the services write history rows with their own reasons
 
+    def get_help_text(self, transition) -> str:
+        return transition_help(transition)
+
     def _get_fsm_transition_by_name(self, *, obj, transition_name):
         """The transition for the issue's current state (a method may have one per source state)."""
         meta = self._get_fsm_transition_func(obj=obj, transition_name=transition_name)._django_fsm
@@ -599,6 +607,9 @@ class ApprovalRequestAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     list_filter = ("state", "kind")
     search_fields = ("=approval_id", "=target_id", "=issue__order__order_id")
     show_full_result_count = False
+
+    def get_help_text(self, transition) -> str:
+        return transition_help(transition) or "Your note is kept with the decision and added to the issue's log."
 
     def get_ordering(self, request):
         pending_first = Case(
