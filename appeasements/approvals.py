@@ -59,6 +59,9 @@ def approval_request_open(*, appeasement: Appeasement, actor, why: str):
         requested_by=actor,
     )
     save_with_history(approval, actor=actor, reason="Appeasement approval requested")
+    from webhooks.services import event_emit
+
+    event_emit("approval.requested", approval)
     _issue_note(
         appeasement,
         actor,

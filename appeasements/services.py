@@ -48,6 +48,7 @@ from config.tasks import enqueue_after_commit
 from orders.models import ZERO, Order, Payment, RefundCause
 from orders.selectors import order_money
 from orders.services import refund_record
+from webhooks.services import event_emit
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -356,6 +357,7 @@ def appeasement_create(*, caller, data: AppeasementInput) -> Appeasement:
     _save(appeasement, actor=agent, reason="Appeasement created")
     _save_refunds(appeasement, resolved, actor=agent)
     _add_comments(appeasement, data.comments or [], caller=caller)
+    event_emit("appeasement.created", appeasement)
     if data.state == AppeasementState.SUBMITTED:
         _submit(appeasement, actor=agent)
     return appeasement
@@ -598,6 +600,7 @@ def _pay(appeasement: Appeasement, refunds: list[AppeasementRefund], *, actor) -
 
     enqueue_after_commit(sync_refund_states, [r.pk for r in refunds])
     approvals.appeasement_submitted(appeasement=appeasement, actor=actor)
+    event_emit("appeasement.submitted", appeasement)
 
 
 # --------------------------------------------------------------------------- approval outcome

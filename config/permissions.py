@@ -67,6 +67,15 @@ MANAGER_PERMISSIONS = AGENT_PERMISSIONS + [
     "appeasements.add_agentappeasementlimit",
     "appeasements.change_agentappeasementlimit",
     "appeasements.delete_agentappeasementlimit",
+    # webhooks (issue 10): subscriptions, the delivery log (send again) and the outbox
+    "webhooks.view_subscription",
+    "webhooks.add_subscription",
+    "webhooks.change_subscription",
+    "webhooks.delete_subscription",
+    "webhooks.view_delivery",
+    "webhooks.change_delivery",
+    "webhooks.view_deliveryattempt",
+    "webhooks.view_outboxevent",
 ]
 
 SERVICE_PERMISSIONS = AGENT_PERMISSIONS + [

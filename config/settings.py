@@ -50,11 +50,13 @@ INSTALLED_APPS = [
     "simple_history",
     "django_tasks",
     "django_tasks_db",
+    "django_rq",
     "config",
     "orders",
     "issues",
     "appeasements",
     "returns",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -234,3 +236,32 @@ SECURE_REFERRER_POLICY = "same-origin"
 # OpenAPI: one name per choice set (check --deploy runs the schema checks too).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OrderStatusEnum"] = "orders.models.OrderStatus"
 # --- end hardening ---
+
+# --- Webhooks (issue 10) ---
+# Task backend: the database (default; `manage.py db_worker`) or RQ on Redis (TASKS_BACKEND=rq;
+# `manage.py rqworker --with-scheduler default`, the scheduler runs delayed retries).
+TASKS_BACKEND = env("TASKS_BACKEND", "db")
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+if TASKS_BACKEND == "rq":
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+elif TASKS_BACKEND != "db":
+    raise ImproperlyConfigured("TASKS_BACKEND must be 'db' or 'rq'")
+RQ_SHOW_ADMIN_LINK = False
+# A 2xx answer within this many seconds is a delivery.
+WEBHOOKS_TIMEOUT_SECONDS = float(env("WEBHOOKS_TIMEOUT_SECONDS", "10"))
+# Retries: base * 2^(attempt-1) seconds, capped, with jitter (50-100%), for this many hours; then failed.
+WEBHOOKS_RETRY_BASE_SECONDS = float(env("WEBHOOKS_RETRY_BASE_SECONDS", "30"))
+WEBHOOKS_RETRY_MAX_SECONDS = float(env("WEBHOOKS_RETRY_MAX_SECONDS", str(3 * 3600)))
+WEBHOOKS_RETRY_WINDOW_HOURS = float(env("WEBHOOKS_RETRY_WINDOW_HOURS", "24"))
+# A subscription is disabled (and managers told) after this many deliveries in a row finally failed.
+WEBHOOKS_DISABLE_AFTER_FAILURES = int(env("WEBHOOKS_DISABLE_AFTER_FAILURES", "5"))
+# After a rotation the old secret signs beside the new one for this long.
+WEBHOOKS_SECRET_GRACE_HOURS = float(env("WEBHOOKS_SECRET_GRACE_HOURS", "24"))
+# Plain http and loopback receivers (development, tests; on with DEBUG). Private networks are always refused.
+WEBHOOKS_ALLOW_INSECURE = env_bool("WEBHOOKS_ALLOW_INSECURE", DEBUG)
+# A worker holds a delivery this long; if it dies, the delivery is picked up again after it (> the timeout).
+WEBHOOKS_LEASE_SECONDS = int(env("WEBHOOKS_LEASE_SECONDS", "60"))
+# How much of the receiver's answer the delivery log keeps.
+WEBHOOKS_RESPONSE_EXCERPT = 500
+# --- end webhooks ---

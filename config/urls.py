@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("orders.api.urls")),
     path("", include("returns.api.urls")),
     path("", include("issues.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]
 
 urlpatterns = [

@@ -52,6 +52,7 @@ from issues.models import (
 )
 from orders.models import OrderItem, Refund, RefundCause
 from orders.services import order_get, refund_record
+from webhooks.services import event_emit
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +236,7 @@ def issue_create(*, order_id: str, actor, data: dict[str, Any]) -> OrderIssue:
         )
     if issue.priority == IssuePriority.CRITICAL:
         _notify_critical(issue=issue, actor=actor)
+    event_emit("issue.created", issue)
     return issue
 
 
@@ -418,6 +420,10 @@ def issue_update(
         approval = _approval_request_create(issue=issue, actor=actor, kind=approval_kind, status=requested, notes=notes)
     elif transition is not None and transition.custom.get("approval_kind"):
         _cancel_pending(issue=issue, actor=actor, kind=transition.custom["approval_kind"])
+    if "status" in updated:
+        event_emit("issue.status_changed", issue, extra={"from": previous_status, "to": issue.status})
+    if "assigned_to" in updated:
+        event_emit("issue.assigned", issue)
 
     # Side effects (after commit)
     if "priority" in updated and issue.priority == IssuePriority.CRITICAL and old_priority != IssuePriority.CRITICAL:
@@ -466,6 +472,7 @@ def _approval_request_create(*, issue: OrderIssue, actor, kind: str, status: str
         requested_by=actor,
     )
     save_with_history(approval, actor=actor, reason=f"{kind.capitalize()} requested")
+    event_emit("approval.requested", approval)
     what = "escalation" if kind == ApprovalKind.ESCALATION else "reopening"
     notify(
         recipients=_managers(),
@@ -584,6 +591,7 @@ def approval_decide(*, approval_id: str, actor, approve: bool, note: str) -> App
         _save_issue(
             issue, actor=actor, reason=f"Status {previous} -> {issue.status}: {approval.kind} {approval.approval_id}"
         )
+        event_emit("issue.status_changed", issue, extra={"from": previous, "to": issue.status})
     if approve:
         approval.approve(by=actor, note=note)
     else:
@@ -592,6 +600,7 @@ def approval_decide(*, approval_id: str, actor, approve: bool, note: str) -> App
         save_with_history(approval, actor=actor, reason=f"Request {approval.state}")
     except ConcurrentTransition as exc:
         raise ConcurrentUpdate() from exc
+    event_emit("approval.decided", approval)
     if issue is not None and approval.target_type == ISSUE_TARGET:
         _add_note(
             issue=issue,

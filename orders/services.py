@@ -31,6 +31,7 @@ from orders.models import (
     Category,
     Order,
     OrderItem,
+    OrderStatus,
     Payment,
     Refund,
     RefundCause,
@@ -39,6 +40,7 @@ from orders.models import (
     Shipment,
 )
 from orders.selectors import order_money
+from webhooks.services import event_emit
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -164,6 +166,7 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
         )
     for shipment in data.get("shipments", []):
         save_with_history(Shipment(order=order, **shipment), actor=actor, reason="Order created")
+    event_emit("order.created", order)
     return order
 
 
@@ -228,6 +231,8 @@ def _order_apply_transition(*, order: Order, actor, name: str, reason: str) -> O
         save_with_history(order, actor=actor, reason=reason or f"Status {previous} -> {order.status}")
     except ConcurrentTransition as exc:
         raise ConcurrentUpdate() from exc
+    if order.status == OrderStatus.CANCELED:
+        event_emit("order.cancelled", order, extra={"from": previous, "to": order.status})
     return order
 
 
@@ -330,6 +335,7 @@ def order_item_update(*, order_id: str, order_item_id: str, actor, changes: dict
         from orders.tasks import notify_fulfillment
 
         enqueue_after_commit(notify_fulfillment, str(item.order_item_id), updated_fields, actor.username)
+        event_emit("order_item.updated", item, extra={"updated_fields": updated_fields})
     return ItemUpdateResult(item=item, updated_fields=updated_fields, timestamp=now)
 
 
@@ -413,6 +419,7 @@ def refund_record(
             requested_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
         save_with_history(refund, actor=actor, reason=f"Refund requested ({source})")
+        event_emit("refund.created", refund)
         from orders.tasks import process_refund
 
         enqueue_after_commit(process_refund, refund.pk)

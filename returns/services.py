@@ -47,6 +47,7 @@ from returns.models import (
     ReturnReason,
     ReturnScope,
 )
+from webhooks.services import event_emit
 
 CENT = Decimal("0.01")
 SHIPPED_STATUSES = (ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELIVERED)
@@ -231,6 +232,7 @@ def order_return_whole(
     if refund:
         ret.refund_amount = _refund_to_payments(order=order, amount=_refundable(order), actor=actor, ret=ret)
         save_with_history(ret, actor=actor.user, reason="Refunded through the ledger", update_fields=["refund_amount"])
+    event_emit("return.created", ret)
     return ret
 
 
@@ -343,6 +345,7 @@ def order_return_lines(
             order=order, amount=min(share, _refundable(order)), actor=actor, ret=ret
         )
         save_with_history(ret, actor=actor.user, reason="Refunded through the ledger", update_fields=["refund_amount"])
+    event_emit("return.created", ret)
     return ret
 
 

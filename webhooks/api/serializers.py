@@ -1,0 +1,58 @@
+from rest_framework import serializers
+
+from config.api.serializers import StrictInputSerializer
+from webhooks.models import DeliveryStatus
+from webhooks.services import SUBSCRIBABLE
+
+
+class SubscriptionInput(StrictInputSerializer):
+    url = serializers.URLField(max_length=500)
+    account = serializers.CharField(max_length=24)
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE), required=False)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False, default=True)
+
+
+class SubscriptionUpdateInput(StrictInputSerializer):
+    url = serializers.URLField(max_length=500, required=False)
+    account = serializers.CharField(max_length=24, required=False)
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE), required=False)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False)
+
+
+class RotateInput(StrictInputSerializer):
+    grace_hours = serializers.FloatField(required=False, min_value=0, max_value=720)
+
+
+class SubscriptionOutput(serializers.Serializer):
+    subscription_id = serializers.CharField()
+    url = serializers.CharField()
+    account = serializers.CharField()
+    event_types = serializers.ListField(child=serializers.CharField(), help_text="Empty: every event type.")
+    description = serializers.CharField()
+    active = serializers.BooleanField()
+    consecutive_failures = serializers.IntegerField()
+    disabled_at = serializers.DateTimeField(allow_null=True)
+    disabled_reason = serializers.CharField()
+    previous_secret_expires_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class SubscriptionWithSecretOutput(SubscriptionOutput):
+    secret = serializers.CharField(help_text="The signing secret (Standard Webhooks `whsec_…`): shown only now.")
+
+
+class DeliveryOutput(serializers.Serializer):
+    event_id = serializers.CharField(source="event.event_id")
+    event_type = serializers.CharField(source="event.type")
+    order_id = serializers.CharField(source="event.order_key")
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    attempts = serializers.IntegerField()
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    last_attempt_at = serializers.DateTimeField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()

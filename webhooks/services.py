@@ -1,0 +1,498 @@
+"""Every write to webhooks: emitting events (inside the caller's transaction), fanning them out,
+delivering them, and managing subscriptions. Admin, API, tasks and commands call these.
+
+The guarantee, step by step:
+
+1. ``event_emit`` writes an :class:`OutboxEvent` in the caller's transaction (and, with the database
+   task backend, the dispatch task row too). Rolled back: no event. Committed: exactly one.
+2. ``outbox_dispatch`` turns undispatched events into :class:`Delivery` rows, one per matching active
+   subscription, and marks them dispatched, in one transaction, in event order.
+3. ``stream_deliver`` sends the deliveries of one (subscription, order) stream oldest first: a later
+   event waits until the earlier one is delivered or finally failed. Each attempt claims the delivery
+   with a lease, POSTs outside any transaction, then records the attempt. A worker that dies after the
+   POST and before the record leaves the delivery pending; when its lease runs out ``deliveries_sweep``
+   (the ``webhooks_dispatch`` command) enqueues it again, so it is delivered again, never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_tasks import task_backends
+from standardwebhooks.webhooks import Webhook
+
+from config.api.renderers import MoneyJSONRenderer
+from config.errors import NotFound, ValidationFailed
+from config.history import save_with_history
+from config.permissions import MANAGER_GROUP
+from config.tasks import enqueue_after_commit
+from webhooks import transport
+from webhooks.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    EventType,
+    OutboxEvent,
+    Subscription,
+    new_secret,
+)
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_KIND = "webhook_disabled"
+SUBSCRIBABLE = [t for t in EventType.values if t != EventType.PING]
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _render(envelope: dict[str, Any]) -> str:
+    return MoneyJSONRenderer().render(envelope).decode("utf-8")
+
+
+# --------------------------------------------------------------------------- emitting (in the caller's transaction)
+
+
+def event_emit(
+    event_type: str,
+    obj=None,
+    *,
+    data: dict[str, Any] | None = None,
+    account: str | None = None,
+    order_id: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> OutboxEvent:
+    """Record that ``event_type`` happened to ``obj`` (or to explicit ``data``/``account``/``order_id``).
+
+    Call it inside the service's transaction, after the write: the event commits or rolls back with it.
+    ``data`` is the object's REST representation as the write left it, merged with ``extra``
+    (``from``/``to`` for a status change).
+    """
+    if event_type not in EventType.values:
+        raise ValueError(f"Unknown webhook event type {event_type}")
+    if obj is not None:
+        from webhooks.events import describe
+
+        data, account, order_id = describe(obj)
+    data = {**(data or {}), **(extra or {})}
+    with transaction.atomic(savepoint=False):  # inside the caller's transaction: no savepoint of its own
+        if order_id:
+            # Events of one order get their sequence numbers in commit order: take the order's lock first
+            # (a no-op on SQLite, where writers are serialized anyway).
+            from orders.models import Order
+
+            list(Order.objects.select_for_update().filter(order_id=order_id).values_list("pk", flat=True))
+        event = OutboxEvent(type=event_type, account=account or "", order_key=order_id or "")
+        event.body = _render(
+            {
+                "id": event.event_id,
+                "type": event_type,
+                "created_at": _iso(event.created_at),
+                "account": event.account,
+                "data": data,
+            }
+        )
+        event.save()
+        from webhooks.tasks import dispatch_outbox
+
+        enqueue_after_commit(dispatch_outbox)
+    return event
+
+
+# --------------------------------------------------------------------------- fan-out
+
+
+def outbox_dispatch(*, batch: int = 500) -> int:
+    """Fan undispatched events out to the matching active subscriptions. Returns how many events."""
+    total = 0
+    while True:
+        with transaction.atomic():
+            # FOR UPDATE (no SKIP LOCKED): two dispatchers take turns, so deliveries of one order are created
+            # in event order.
+            events = list(
+                OutboxEvent.objects.select_for_update().filter(dispatched_at__isnull=True).order_by("id")[:batch]
+            )
+            if not events:
+                return total
+            now = timezone.now()
+            subscriptions = list(Subscription.objects.filter(active=True))
+            rows = [
+                Delivery(
+                    event=event,
+                    subscription=sub,
+                    stream_key=event.order_key or event.event_id,
+                    seq=event.pk,
+                    next_attempt_at=now,
+                )
+                for event in events
+                for sub in subscriptions
+                if sub.account == event.account and sub.wants(event.type)
+            ]
+            Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+            OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=now)
+            for sub_pk, stream_key in dict.fromkeys((r.subscription_id, r.stream_key) for r in rows):
+                _enqueue_stream(sub_pk, stream_key)
+        total += len(events)
+        if len(events) < batch:
+            return total
+
+
+def _enqueue_stream(sub_pk: int, stream_key: str, *, at: datetime | None = None) -> None:
+    from webhooks.tasks import deliver_stream
+
+    if at is not None:
+        if not task_backends[deliver_stream.backend].supports_defer:
+            return  # deliveries_sweep picks it up when due
+        enqueue_after_commit(deliver_stream.using(run_after=at), sub_pk, stream_key)
+    else:
+        enqueue_after_commit(deliver_stream, sub_pk, stream_key)
+
+
+def deliveries_sweep(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Enqueue every stream whose head is due and not held by a live worker (retries, crashed workers,
+    lost task messages). Returns how many streams were enqueued."""
+    now = now or timezone.now()
+    due = (
+        Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now, subscription__active=True)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .order_by("seq")
+        .values_list("subscription_id", "stream_key")[:limit]
+    )
+    streams = list(dict.fromkeys(due))
+    with transaction.atomic():
+        for sub_pk, stream_key in streams:
+            _enqueue_stream(sub_pk, stream_key)
+    return len(streams)
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+def signature_headers(*, event_id: str, body: str, secrets: list[str], when: datetime) -> dict[str, str]:
+    """Standard Webhooks headers; one ``v1,`` signature per secret (old and new during a rotation)."""
+    signatures = [Webhook(secret).sign(event_id, when, body) for secret in secrets]
+    return {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": " ".join(signatures),
+        "User-Agent": "order-backoffice-webhooks/1",
+    }
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with jitter: base * 2^(n-1), capped, then a random 50-100% of it."""
+    base = settings.WEBHOOKS_RETRY_BASE_SECONDS
+    ceiling = settings.WEBHOOKS_RETRY_MAX_SECONDS
+    delay = min(ceiling, base * (2 ** max(attempts - 1, 0)))
+    return timedelta(seconds=delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not security
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    sent: int
+    state: str  # "empty", "waiting", "busy", "paused", "more"
+
+
+def stream_deliver(*, subscription_pk: int, stream_key: str, max_items: int = 200) -> StreamResult:
+    """Send the stream's pending deliveries, oldest first, until one has to wait (retry) or none is left."""
+    sent = 0
+    for _ in range(max_items):
+        now = timezone.now()
+        head = (
+            Delivery.objects.filter(
+                subscription_id=subscription_pk, stream_key=stream_key, status=DeliveryStatus.PENDING
+            )
+            .select_related("subscription")
+            .order_by("seq")
+            .first()
+        )
+        if head is None:
+            return StreamResult(sent, "empty")
+        if not head.subscription.active:
+            return StreamResult(sent, "paused")
+        if head.next_attempt_at > now:
+            return StreamResult(sent, "waiting")  # whoever recorded the failure scheduled the retry
+        outcome = delivery_attempt(delivery_pk=head.pk, now=now)
+        if outcome not in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
+            return StreamResult(sent, outcome)
+        sent += 1
+    with transaction.atomic():
+        _enqueue_stream(subscription_pk, stream_key)
+    return StreamResult(sent, "more")
+
+
+def _claim(delivery_pk: int, now: datetime) -> bool:
+    lease = now + timedelta(seconds=settings.WEBHOOKS_LEASE_SECONDS)
+    return bool(
+        Delivery.objects.filter(pk=delivery_pk, status=DeliveryStatus.PENDING)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(locked_until=lease)
+    )
+
+
+def delivery_attempt(*, delivery_pk: int, now: datetime | None = None) -> str:
+    """One attempt: claim, POST, record. Returns the delivery's status, or "busy"/"blocked"."""
+    now = now or timezone.now()
+    if not _claim(delivery_pk, now):
+        return "busy"
+    delivery = Delivery.objects.select_related("event", "subscription").get(pk=delivery_pk)
+    earlier = Delivery.objects.filter(
+        subscription_id=delivery.subscription_id,
+        stream_key=delivery.stream_key,
+        seq__lt=delivery.seq,
+        status=DeliveryStatus.PENDING,
+    ).exists()
+    if earlier:
+        Delivery.objects.filter(pk=delivery_pk).update(locked_until=None)
+        return "blocked"
+    event, sub = delivery.event, delivery.subscription
+    headers = signature_headers(event_id=event.event_id, body=event.body, secrets=sub.signing_secrets(now), when=now)
+    answer = transport.post(sub.url, body=event.body.encode("utf-8"), headers=headers)
+    return delivery_record(delivery_pk=delivery_pk, answer=answer, attempted_at=now)
+
+
+@transaction.atomic
+def delivery_record(*, delivery_pk: int, answer: transport.Answer, attempted_at: datetime) -> str:
+    """Log the attempt and move the delivery on: delivered, retried later, or finally failed."""
+    delivery = Delivery.objects.select_for_update().select_related("event").get(pk=delivery_pk)
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        attempted_at=attempted_at,
+        status_code=answer.status_code,
+        latency_ms=answer.latency_ms,
+        response_excerpt=answer.excerpt[: settings.WEBHOOKS_RESPONSE_EXCERPT],
+        error=answer.error[:300],
+        succeeded=answer.ok,
+    )
+    if delivery.status != DeliveryStatus.PENDING:
+        return delivery.status  # recorded already (a redelivery after an expired lease)
+    now = timezone.now()
+    delivery.attempts += 1
+    delivery.first_attempt_at = delivery.first_attempt_at or attempted_at
+    delivery.last_attempt_at = attempted_at
+    delivery.last_status_code = answer.status_code
+    delivery.last_error = answer.error[:300]
+    delivery.locked_until = None
+    sub = Subscription.objects.select_for_update().get(pk=delivery.subscription_id)
+    if answer.ok:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = now
+        if sub.consecutive_failures:
+            sub.consecutive_failures = 0
+            sub.save(update_fields=["consecutive_failures", "updated_at"])
+    else:
+        retry_at = now + retry_delay(delivery.attempts)
+        window_end = delivery.first_attempt_at + timedelta(hours=settings.WEBHOOKS_RETRY_WINDOW_HOURS)
+        if retry_at > window_end:
+            delivery.status = DeliveryStatus.FAILED
+            _count_failure(sub)
+        else:
+            delivery.next_attempt_at = retry_at
+            _enqueue_stream(sub.pk, delivery.stream_key, at=retry_at)
+    delivery.save()
+    return delivery.status
+
+
+def _managers():
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(groups__name=MANAGER_GROUP) | Q(is_superuser=True))
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def _count_failure(sub: Subscription) -> None:
+    sub.consecutive_failures += 1
+    fields = ["consecutive_failures", "updated_at"]
+    if sub.active and sub.consecutive_failures >= settings.WEBHOOKS_DISABLE_AFTER_FAILURES:
+        sub.active = False
+        sub.disabled_at = timezone.now()
+        sub.disabled_reason = f"{sub.consecutive_failures} deliveries in a row failed"
+        fields += ["active", "disabled_at", "disabled_reason"]
+        from issues.services import notify
+
+        notify(
+            recipients=_managers(),
+            kind=NOTIFY_KIND,
+            message=f"Webhook subscription {sub.subscription_id} ({sub.url}) was disabled: {sub.disabled_reason}. "
+            "Fix the receiver, then re-activate it; its pending events are kept.",
+        )
+    sub._change_reason = "Delivery failed" if "active" not in fields else "Disabled after failures"
+    sub.save(update_fields=fields)
+
+
+# --------------------------------------------------------------------------- subscriptions
+
+
+def clean_event_types(value) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise ValidationFailed.single("event_types", "Must be a list of event types")
+    unknown = [v for v in value if v not in SUBSCRIBABLE]
+    if unknown:
+        raise ValidationFailed.single("event_types", f"Unknown event types: {', '.join(map(str, unknown))}")
+    return list(dict.fromkeys(value))
+
+
+def clean_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url or "")
+    scheme = parts.scheme.lower()
+    if scheme != "https" and not (settings.WEBHOOKS_ALLOW_INSECURE and scheme == "http"):
+        raise ValidationFailed.single("url", "Must be an https URL")
+    if not parts.hostname:
+        raise ValidationFailed.single("url", "Must name a host")
+    import ipaddress
+
+    try:
+        literal = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        literal = None  # a name: resolved and checked at every delivery
+    if literal is not None and not transport._address_allowed(
+        str(literal), allow_loopback=settings.WEBHOOKS_ALLOW_INSECURE
+    ):
+        raise ValidationFailed.single("url", "Must not point to a private, loopback or link-local address")
+    return url
+
+
+@dataclass(frozen=True)
+class SubscriptionCreated:
+    subscription: Subscription
+    secret: str  # shown once
+
+
+@transaction.atomic
+def subscription_create(
+    *, actor, url: str, account: str, event_types: list[str] | None = None, description: str = "", active: bool = True
+) -> SubscriptionCreated:
+    if not account:
+        raise ValidationFailed.single("account", "Required")
+    sub = Subscription(
+        url=clean_url(url),
+        account=account,
+        event_types=clean_event_types(event_types),
+        description=description or "",
+        active=active,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    save_with_history(sub, actor=actor, reason="Subscription created")
+    return SubscriptionCreated(sub, sub.secret)
+
+
+@transaction.atomic
+def subscription_update(*, actor, subscription: Subscription, changes: dict[str, Any]) -> Subscription:
+    sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    if "url" in changes:
+        sub.url = clean_url(changes["url"])
+    if "event_types" in changes:
+        sub.event_types = clean_event_types(changes["event_types"])
+    if "description" in changes:
+        sub.description = changes["description"] or ""
+    if "account" in changes:
+        if not changes["account"]:
+            raise ValidationFailed.single("account", "Required")
+        sub.account = changes["account"]
+    reactivated = False
+    if "active" in changes and bool(changes["active"]) != sub.active:
+        sub.active = bool(changes["active"])
+        if sub.active:
+            reactivated = True
+            sub.consecutive_failures = 0
+            sub.disabled_at = None
+            sub.disabled_reason = ""
+    save_with_history(sub, actor=actor, reason="Re-activated" if reactivated else "Subscription updated")
+    if reactivated:
+        # Its pending deliveries start again, from the oldest of each order.
+        Delivery.objects.filter(subscription=sub, status=DeliveryStatus.PENDING).update(next_attempt_at=timezone.now())
+        for stream_key in (
+            Delivery.objects.filter(subscription=sub, status=DeliveryStatus.PENDING)
+            .values_list("stream_key", flat=True)
+            .distinct()
+        ):
+            _enqueue_stream(sub.pk, stream_key)
+    return sub
+
+
+@transaction.atomic
+def subscription_rotate_secret(*, actor, subscription: Subscription, grace_hours: float | None = None) -> str:
+    """A new secret (returned, shown once); the old one keeps signing beside it for the grace period."""
+    sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    grace = settings.WEBHOOKS_SECRET_GRACE_HOURS if grace_hours is None else grace_hours
+    if grace < 0 or grace > 24 * 30:
+        raise ValidationFailed.single("grace_hours", "Must be between 0 and 720")
+    sub.previous_secret = sub.secret
+    sub.previous_secret_expires_at = timezone.now() + timedelta(hours=grace)
+    sub.secret = new_secret()
+    save_with_history(sub, actor=actor, reason="Secret rotated")
+    subscription.secret = sub.secret
+    return sub.secret
+
+
+@transaction.atomic
+def subscription_delete(*, actor, subscription: Subscription) -> None:
+    sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    sub._history_user = actor if getattr(actor, "is_authenticated", False) else None
+    sub._change_reason = "Subscription deleted"
+    sub.delete()
+
+
+def subscription_get(subscription_id: str) -> Subscription:
+    sub = Subscription.objects.filter(subscription_id=subscription_id).first()
+    if sub is None:
+        raise NotFound("Webhook subscription not found", subscription_id=subscription_id)
+    return sub
+
+
+@transaction.atomic
+def subscription_send_test(*, actor, subscription: Subscription) -> Delivery:
+    """A ``webhook.test`` event to this subscription only (whatever its event types or state of activity)."""
+    now = timezone.now()
+    event = OutboxEvent(type=EventType.PING, account=subscription.account, dispatched_at=now)
+    event.body = _render(
+        {
+            "id": event.event_id,
+            "type": EventType.PING.value,
+            "created_at": _iso(event.created_at),
+            "account": event.account,
+            "data": {
+                "subscription_id": subscription.subscription_id,
+                "message": "A test event",
+                "sent_by": getattr(actor, "username", None),
+            },
+        }
+    )
+    event.save()
+    delivery = Delivery.objects.create(
+        event=event, subscription=subscription, stream_key=event.event_id, seq=event.pk, next_attempt_at=now
+    )
+    _enqueue_stream(subscription.pk, delivery.stream_key)
+    return delivery
+
+
+@transaction.atomic
+def delivery_send_again(*, actor, delivery: Delivery) -> Delivery:
+    """Deliver an event once more (same ``webhook-id``), with a fresh retry window."""
+    row = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    row.status = DeliveryStatus.PENDING
+    row.next_attempt_at = timezone.now()
+    row.first_attempt_at = None
+    row.delivered_at = None
+    row.locked_until = None
+    row.save()
+    _enqueue_stream(row.subscription_id, row.stream_key)
+    logger.info("Webhook delivery %s sent again by %s", row.pk, getattr(actor, "username", None))
+    return row

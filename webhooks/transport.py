@@ -1,0 +1,128 @@
+"""Sending one signed POST to a subscriber, safely.
+
+The host is resolved at delivery time and every address it resolves to must be public (not private,
+loopback, link-local, reserved or multicast); the connection then goes to that vetted address, so a DNS
+answer that changes between the check and the connect cannot redirect it. Only HTTPS, no redirects
+followed (``http.client`` never follows them). ``WEBHOOKS_ALLOW_INSECURE`` admits plain HTTP and
+loopback addresses, for development and tests; private networks stay refused.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+
+class RefusedURL(Exception):
+    """The URL may not be called (scheme, address); a delivery failure, never sent."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int | None
+    latency_ms: int
+    excerpt: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300 and not self.error
+
+
+def _address_allowed(address: str, *, allow_loopback: bool) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return allow_loopback
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved and not ip.is_link_local
+
+
+def check_url(url: str, *, allow_insecure: bool | None = None) -> tuple[str, str, int, str, str]:
+    """(scheme, host, port, path+query, vetted address), or RefusedURL."""
+    allow_insecure = settings.WEBHOOKS_ALLOW_INSECURE if allow_insecure is None else allow_insecure
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme != "https" and not (allow_insecure and scheme == "http"):
+        raise RefusedURL(f"Only https URLs are allowed, not {scheme or 'no scheme'}")
+    host = parts.hostname
+    if not host:
+        raise RefusedURL("The URL has no host")
+    if parts.username or parts.password:
+        raise RefusedURL("Credentials in the URL are not allowed")
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError as exc:
+        raise RefusedURL("Invalid port") from exc
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise RefusedURL(f"Cannot resolve {host}: {exc}") from exc
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses:
+        raise RefusedURL(f"{host} resolves to no address")
+    refused = [a for a in addresses if not _address_allowed(a, allow_loopback=allow_insecure)]
+    if refused:
+        raise RefusedURL(f"{host} resolves to a private, loopback or link-local address ({refused[0]})")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return scheme, host, port, path, addresses[0]
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    def __init__(self, host, port, *, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, host, port, *, address, timeout):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float | None = None) -> Answer:
+    """POST ``body``; a 2xx answer within ``timeout`` seconds is a delivery. Never raises for the network."""
+    timeout = settings.WEBHOOKS_TIMEOUT_SECONDS if timeout is None else timeout
+    limit = settings.WEBHOOKS_RESPONSE_EXCERPT
+    started = time.monotonic()
+
+    def elapsed_ms() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        scheme, host, port, path, address = check_url(url)
+    except RefusedURL as exc:
+        return Answer(None, elapsed_ms(), error=f"Refused: {exc}"[:300])
+    conn_class = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
+    conn = conn_class(host, port, address=address, timeout=timeout)
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/json", **headers})
+        response = conn.getresponse()
+        excerpt = response.read(limit).decode("utf-8", "replace")
+        status = response.status
+    except (OSError, http.client.HTTPException) as exc:
+        return Answer(None, elapsed_ms(), error=f"{type(exc).__name__}: {exc}"[:300])
+    finally:
+        conn.close()
+    latency = elapsed_ms()
+    if latency > timeout * 1000:
+        return Answer(status, latency, excerpt, error=f"Answered after {latency} ms (limit {int(timeout * 1000)} ms)")
+    if 300 <= status < 400:
+        return Answer(status, latency, excerpt, error="Redirects are not followed")
+    return Answer(status, latency, excerpt)
