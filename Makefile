@@ -43,5 +43,9 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Benchmarks (scratch databases; BENCH_DATABASE_URL=postgres://... to measure PostgreSQL).
+bench: install
+	$(BIN)/python tests/bench/bench_outbox.py
+
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

@@ -264,7 +264,7 @@ def delivery_attempt(*, delivery_pk: int, now: datetime | None = None) -> str:
 @transaction.atomic
 def delivery_record(*, delivery_pk: int, answer: transport.Answer, attempted_at: datetime) -> str:
     """Log the attempt and move the delivery on: delivered, retried later, or finally failed."""
-    delivery = Delivery.objects.select_for_update().select_related("event").get(pk=delivery_pk)
+    delivery = Delivery.objects.select_for_update(of=("self",)).select_related("subscription").get(pk=delivery_pk)
     DeliveryAttempt.objects.create(
         delivery=delivery,
         attempted_at=attempted_at,
@@ -283,22 +283,22 @@ def delivery_record(*, delivery_pk: int, answer: transport.Answer, attempted_at:
     delivery.last_status_code = answer.status_code
     delivery.last_error = answer.error[:300]
     delivery.locked_until = None
-    sub = Subscription.objects.select_for_update().get(pk=delivery.subscription_id)
+    # The subscription row is locked only when its failure run changes, so workers delivering to one
+    # subscription do not queue behind each other.
     if answer.ok:
         delivery.status = DeliveryStatus.DELIVERED
         delivery.delivered_at = now
-        if sub.consecutive_failures:
-            sub.consecutive_failures = 0
-            sub.save(update_fields=["consecutive_failures", "updated_at"])
+        if delivery.subscription.consecutive_failures:
+            Subscription.objects.filter(pk=delivery.subscription_id).update(consecutive_failures=0, updated_at=now)
     else:
         retry_at = now + retry_delay(delivery.attempts)
         window_end = delivery.first_attempt_at + timedelta(hours=settings.WEBHOOKS_RETRY_WINDOW_HOURS)
         if retry_at > window_end:
             delivery.status = DeliveryStatus.FAILED
-            _count_failure(sub)
+            _count_failure(Subscription.objects.select_for_update().get(pk=delivery.subscription_id))
         else:
             delivery.next_attempt_at = retry_at
-            _enqueue_stream(sub.pk, delivery.stream_key, at=retry_at)
+            _enqueue_stream(delivery.subscription_id, delivery.stream_key, at=retry_at)
     delivery.save()
     return delivery.status
 
