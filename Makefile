@@ -26,7 +26,8 @@ demo: migrate
 run: demo
 	@echo "Admin: http://127.0.0.1:$(PORT)/admin/   API docs: http://127.0.0.1:$(PORT)/api/docs/"
 	@DEBUG=1 $(BIN)/python manage.py db_worker & WORKER=$$!; \
-	trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
+	DEBUG=1 $(BIN)/python manage.py webhooks_dispatch --loop & DISPATCH=$$!; \
+	trap "kill $$WORKER $$DISPATCH 2>/dev/null" EXIT INT TERM; \
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 worker: install

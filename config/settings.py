@@ -239,7 +239,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OrderStatusEnum"] = "orders.models.
 
 # --- Webhooks (issue 10) ---
 # Task backend: the database (default; `manage.py db_worker`) or RQ on Redis (TASKS_BACKEND=rq;
-# `manage.py rqworker --with-scheduler default`, the scheduler runs delayed retries).
+# `manage.py rqworker --job-class django_tasks_rq.Job --with-scheduler default`; the scheduler runs retries).
 TASKS_BACKEND = env("TASKS_BACKEND", "db")
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
