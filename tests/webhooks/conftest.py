@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from werkzeug.wrappers import Response
 
-from webhooks.models import Delivery, DeliveryStatus
+from webhooks.models import Delivery, DeliveryStatus, EventType
 from webhooks.services import outbox_dispatch, stream_deliver, subscription_create
 
 
@@ -105,9 +106,8 @@ def drain(rounds: int = 20, *, retry: bool = False) -> None:
         if retry:
             make_due()
         due = (
-            Delivery.objects.filter(
-                status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now(), subscription__active=True
-            )
+            Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now())
+            .filter(Q(subscription__active=True) | Q(event__type=EventType.PING))
             .values_list("subscription_id", "stream_key")
             .distinct()
         )

@@ -340,3 +340,30 @@ def test_send_again_and_test_event(agent, manager, receiver, subscribe):
     drain()
     assert receiver.ids == [delivery.event.event_id] * 2
     assert json.loads(delivery.event.body)["type"] == "webhook.test"
+
+
+def test_test_event_reaches_a_disabled_subscription(agent, manager, receiver, subscribe):
+    sub = subscribe()
+    Subscription.objects.filter(pk=sub.pk).update(active=False)
+    new_issue(agent)
+    services.subscription_send_test(actor=manager, subscription=sub)
+    drain()
+    assert receiver.types == ["webhook.test"]  # the issue event waits for re-activation
+
+
+def test_prune_keeps_pending_and_recent_events(agent, receiver, subscribe):
+    from django.core.management import call_command
+
+    subscribe()
+    new_issue(agent)
+    new_issue(agent)
+    drain()
+    pending = OutboxEvent.objects.order_by("id").last()
+    Delivery.objects.filter(event=pending).update(status=DeliveryStatus.PENDING)
+    OutboxEvent.objects.update(created_at=timezone.now() - timedelta(days=31))
+    new_issue(agent)
+    outbox_dispatch()
+    call_command("webhooks_prune", "--days", "30", verbosity=0)
+    assert OutboxEvent.objects.count() == 2  # the one still pending and the recent one
+    assert OutboxEvent.objects.filter(pk=pending.pk).exists()
+    assert DeliveryAttempt.objects.filter(delivery__event=pending).exists()
