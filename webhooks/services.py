@@ -63,6 +63,20 @@ def _render(envelope: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- emitting (in the caller's transaction)
 
 
+def _order_stream_lock(order_id: str) -> None:
+    """Serialize the events of one order until commit, so their sequence numbers (primary keys) follow
+    commit order and a dispatcher never sees event N+1 of an order before event N.
+
+    It locks the order row, the lock the services already take for money and status moves. (Not an
+    advisory lock: PostgreSQL checks Django's deferred foreign keys at commit, taking a KEY SHARE lock
+    on the order then, after the advisory lock, which deadlocks with a refund holding the row and
+    waiting for the advisory lock.) On SQLite a plain read: writers are serialized anyway.
+    """
+    from orders.models import Order
+
+    list(Order.objects.select_for_update().filter(order_id=order_id).values_list("pk", flat=True))
+
+
 def event_emit(
     event_type: str,
     obj=None,
@@ -87,11 +101,7 @@ def event_emit(
     data = {**(data or {}), **(extra or {})}
     with transaction.atomic(savepoint=False):  # inside the caller's transaction: no savepoint of its own
         if order_id:
-            # Events of one order get their sequence numbers in commit order: take the order's lock first
-            # (a no-op on SQLite, where writers are serialized anyway).
-            from orders.models import Order
-
-            list(Order.objects.select_for_update().filter(order_id=order_id).values_list("pk", flat=True))
+            _order_stream_lock(order_id)
         event = OutboxEvent(type=event_type, account=account or "", order_key=order_id or "")
         event.body = _render(
             {

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.django_db
 # list: count, orders (totals are subqueries), items+category, payments, shipments.
 # detail: order, items+category, payments, shipments, refunds.
 # item PATCH: order+item lookup, then in a savepoint: locked order, locked item, category, sibling names,
-# update, history row; the webhook outbox: item with order and category, order lock, outbox row.
+# update, history row; the webhook outbox: item with order and category, order lock (keeps the order's events
+# in commit order), outbox row.
 LIST_QUERIES = 8
 DETAIL_QUERIES = 8
 ITEM_PATCH_QUERIES = 16

@@ -13,10 +13,10 @@ from webhooks.api import serializers as s
 from webhooks.models import Delivery, Subscription
 
 ERRORS = {
-    400: OpenApiResponse(ErrorBody, description="VALIDATION_ERROR / PARSE_ERROR"),
+    400: OpenApiResponse(ErrorBody, description="VALIDATION_ERROR / PARSE_ERROR (also a bad page or page_size)"),
     401: OpenApiResponse(ErrorBody, description="AUTHENTICATION_REQUIRED / AUTHENTICATION_FAILED"),
     403: OpenApiResponse(ErrorBody, description="PERMISSION_DENIED"),
-    404: OpenApiResponse(ErrorBody, description="NOT_FOUND"),
+    404: OpenApiResponse(ErrorBody, description="NOT_FOUND (subscription, or a page past the end)"),
 }
 
 
@@ -46,7 +46,9 @@ class SubscriptionListCreateView(WebhooksView):
     def get_queryset(self):
         return Subscription.objects.order_by("created_at", "id")
 
-    @extend_schema(responses={200: s.SubscriptionOutput(many=True), **errors(401, 403)}, operation_id="webhooks_list")
+    @extend_schema(
+        responses={200: s.SubscriptionOutput(many=True), **errors(400, 401, 403, 404)}, operation_id="webhooks_list"
+    )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(s.SubscriptionOutput(page, many=True).data)
@@ -138,7 +140,7 @@ class SubscriptionDeliveriesView(WebhooksView):
         )
 
     @extend_schema(
-        responses={200: s.DeliveryOutput(many=True), **errors(401, 403, 404)}, operation_id="webhooks_deliveries"
+        responses={200: s.DeliveryOutput(many=True), **errors(400, 401, 403, 404)}, operation_id="webhooks_deliveries"
     )
     def get(self, request, subscription_id: str):
         services.subscription_get(subscription_id)
