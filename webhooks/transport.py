@@ -13,6 +13,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -83,7 +84,7 @@ class _PinnedHTTP(http.client.HTTPConnection):
         self._address = address
 
     def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self.raw_sock = socket.create_connection((self._address, self.port), self.timeout)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
@@ -92,8 +93,18 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self._address = address
 
     def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = self.raw_sock = socket.create_connection((self._address, self.port), self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _abort(conn) -> None:
+    # The TCP socket itself: http.client hands a closing response the stream and drops ``conn.sock``.
+    sock = getattr(conn, "raw_sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float | None = None) -> Answer:
@@ -111,14 +122,22 @@ def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float | Non
         return Answer(None, elapsed_ms(), error=f"Refused: {exc}"[:300])
     conn_class = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
     conn = conn_class(host, port, address=address, timeout=timeout)
+    # The socket timeout bounds each read; this bounds the whole exchange (a receiver that drips bytes).
+    watchdog = threading.Timer(timeout, _abort, args=(conn,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         conn.request("POST", path, body=body, headers={"Content-Type": "application/json", **headers})
         response = conn.getresponse()
         excerpt = response.read(limit).decode("utf-8", "replace")
         status = response.status
     except (OSError, http.client.HTTPException) as exc:
-        return Answer(None, elapsed_ms(), error=f"{type(exc).__name__}: {exc}"[:300])
+        latency = elapsed_ms()
+        if latency >= timeout * 1000:
+            return Answer(None, latency, error=f"No complete answer within {int(timeout * 1000)} ms")
+        return Answer(None, latency, error=f"{type(exc).__name__}: {exc}"[:300])
     finally:
+        watchdog.cancel()
         conn.close()
     latency = elapsed_ms()
     if latency > timeout * 1000:
