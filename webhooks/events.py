@@ -48,7 +48,7 @@ def _approval(obj) -> Described:
     from issues.api.serializers import ApprovalOutput
     from issues.selectors import approval_list
 
-    approval = approval_list().get(pk=obj.pk)
+    approval = approval_list().select_related("issue__order").get(pk=obj.pk)
     order = _approval_order(approval)
     return dict(ApprovalOutput(approval).data), order.account if order else "", order.order_id if order else ""
 
