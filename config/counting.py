@@ -1,0 +1,62 @@
+"""Counts that cost the same on the millionth row as on the first.
+
+On PostgreSQL a count over more than ``ESTIMATE_ABOVE`` rows comes from the planner's statistics: the
+table's ``reltuples`` when the query has no filter, the plan's row estimate when it has one (one ``EXPLAIN``,
+no scan). Smaller results, and other databases, are counted exactly. Used by the admin changelists and the
+API lists of the big tables, where an exact total would scan every matching row on every page.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
+
+ESTIMATE_ABOVE = 10_000
+
+
+def estimated_count(queryset: QuerySet, *, threshold: int = ESTIMATE_ABOVE) -> tuple[int, bool]:
+    """``(count, is_estimate)``: the planner's estimate when it is above ``threshold`` (PostgreSQL), else exact."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql" or queryset.query.is_sliced or queryset.query.distinct:
+        return queryset.count(), False
+    query = queryset.order_by().query
+    with connection.cursor() as cursor:
+        if not query.where and not query.combinator:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [queryset.model._meta.db_table]
+            )
+            row = cursor.fetchone()
+            estimate = row[0] if row else -1
+        else:
+            sql, params = query.sql_with_params()
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            estimate = int(plan[0]["Plan"]["Plan Rows"])
+    if estimate > threshold:  # -1: never analyzed; tiny: count exactly, it is cheap and the estimate is coarse
+        return estimate, True
+    return queryset.count(), False
+
+
+class EstimatedCountPaginator(Paginator):
+    """A paginator whose ``count`` is :func:`estimated_count` (``is_estimate`` tells which it was)."""
+
+    is_estimate = False
+
+    @cached_property
+    def count(self) -> int:
+        if not isinstance(self.object_list, QuerySet):
+            return super().count
+        count, self.is_estimate = estimated_count(self.object_list)
+        return count
+
+
+def estimated_pagination():
+    """The API's page-number pagination with :class:`EstimatedCountPaginator` (for lists of the big tables)."""
+    from config.api.pagination import StandardPagination
+
+    return type("EstimatedCountPagination", (StandardPagination,), {"django_paginator_class": EstimatedCountPaginator})
