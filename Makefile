@@ -45,8 +45,13 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # Benchmarks (scratch databases; BENCH_DATABASE_URL=postgres://... to measure PostgreSQL).
+# bench_scale: data, API vs a bare-Django floor, growth, admin and memory at 1k/100k/1M issues on PostgreSQL
+# (BENCH_PG, default postgres://postgres@127.0.0.1:5432) with wrk; BENCH_ORDERS=200,20000 for a quick run,
+# BENCH_ARGS=--reuse to keep seeded databases. Not part of `make test`.
+BENCH_ORDERS ?= 200,20000,200000
 bench: install
 	$(BIN)/python tests/bench/bench_outbox.py
+	$(BIN)/python tests/bench/bench_scale.py --orders $(BENCH_ORDERS) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

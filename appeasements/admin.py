@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
-from django.db.models import DecimalField, Sum, Value
+from django.contrib.auth import get_user_model
+from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -21,6 +23,7 @@ from appeasements.models import (
 )
 from appeasements.selectors import refund_state
 from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin
+from config.counting import EstimatedCountPaginator
 from issues.admin import OrderIssueAdmin
 from orders.admin import OrderAdmin
 
@@ -66,6 +69,14 @@ class AppeasementCommentInline(ReadOnlyInline):
 
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
+_refund_total = (
+    AppeasementRefund.objects.filter(appeasement=OuterRef("pk"))
+    .order_by()
+    .values("appeasement")
+    .annotate(total=Sum("amount"))
+    .values("total")
+)
+ORDER_ID_SHAPE = re.compile(r"^\d{4}-\d{4}-\d{5}$")
 
 
 @admin.register(Appeasement)
@@ -77,6 +88,7 @@ class AppeasementAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     search_fields = ("=appeasement_id", "=order__order_id", "=profile_id", "=agent__username")
     search_help_text = "Exact appeasement id, order id, profile id or agent"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator  # no COUNT(*) over every appeasement per page
     list_per_page = 50
     inlines = [AppeasementRefundInline, AppeasementCommentInline]
     readonly_fields = (
@@ -98,16 +110,30 @@ class AppeasementAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
         "submitted_at",
     )
 
+    def get_search_results(self, request, queryset, search_term):
+        """One term searches by its shape through an index (appeasement id, order id, or profile id / agent):
+        the default OR across the appeasement, order and user tables would read every appeasement."""
+        term = search_term.strip()
+        if not term or term.split()[1:]:
+            return super().get_search_results(request, queryset, search_term)
+        if term.lower().startswith("app"):
+            return queryset.filter(appeasement_id__iexact=term), False
+        if ORDER_ID_SHAPE.match(term):
+            return queryset.filter(order__order_id__iexact=term), False
+        agents = list(get_user_model().objects.filter(username__iexact=term).values_list("pk", flat=True))
+        return queryset.filter(Q(profile_id__iexact=term) | Q(agent_id__in=agents)), False
+
     def get_queryset(self, request):
         return (
             super()
             .get_queryset(request)
-            .annotate(_amount=Coalesce(Sum("refunds__amount"), Value(Decimal("0.00")), output_field=_MONEY))
+            # A subquery per shown row, not a GROUP BY over every appeasement before the page's LIMIT.
+            .annotate(_amount=Coalesce(Subquery(_refund_total), Value(Decimal("0.00")), output_field=_MONEY))
         )
 
     @admin.display(description="Amount", ordering="_amount")
     def amount(self, obj) -> Decimal:
-        return obj._amount
+        return Decimal(obj._amount).quantize(Decimal("0.01"))  # two places on every database
 
     @admin.display(description="Approval request")
     def pending_approval(self, obj) -> str:

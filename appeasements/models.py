@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
@@ -138,6 +139,9 @@ class Appeasement(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["state", "-created_at"], name="appeasement_state_created_idx"),
             models.Index(fields=["profile_id"], name="appeasement_profile_idx"),
+            # Performance at scale (issue 8): the admin's exact search is case-insensitive (UPPER(col) = UPPER(%s)).
+            models.Index(Upper("appeasement_id"), name="appeasement_id_upper_idx"),
+            models.Index(Upper("profile_id"), name="appeasement_profile_upper_idx"),
         ]
 
     def __str__(self) -> str:

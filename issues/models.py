@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
@@ -116,6 +117,11 @@ class OrderIssue(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["assigned_to", "status"], name="issue_assignee_status_idx"),
             models.Index(fields=["follow_up_required", "follow_up_date"], name="issue_follow_up_idx"),
             models.Index(fields=["status", "resolution_due_at"], name="issue_status_sla_due_idx"),
+            # Performance at scale (issue 8): the admin's exact (case-insensitive) search, filters with the
+            # changelist's newest-first order.
+            models.Index(Upper("issue_id"), name="issue_issue_id_upper_idx"),
+            models.Index(fields=["priority", "-created_at"], name="issue_priority_created_idx"),
+            models.Index(fields=["issue_type", "-created_at"], name="issue_type_created_idx"),
         ]
 
     def __str__(self) -> str:

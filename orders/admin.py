@@ -16,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from appeasements.models import Appeasement
 from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin
+from config.counting import EstimatedCountPaginator
 from config.errors import DomainError
 from issues import sla
 from issues.models import OrderIssue
@@ -195,6 +196,7 @@ class OrderAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     search_help_text = "Exact order id, customer email or phone"
     date_hierarchy = "created_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator  # no COUNT(*) over every order per page
     list_per_page = 50
     inlines = [
         OrderItemInline,
@@ -491,6 +493,7 @@ class RefundAdmin(SimpleHistoryAdmin):
     list_select_related = ("order", "requested_by")
     search_fields = ("=refund_id", "=order__order_id", "=cause_id")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
@@ -86,6 +87,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["status", "-created_at"], name="order_status_created_idx"),
             models.Index(fields=["account", "channel"], name="order_account_channel_idx"),
+            # Performance at scale (issue 8): the admin's exact search is case-insensitive (UPPER(col) = UPPER(%s)).
+            models.Index(Upper("order_id"), name="order_order_id_upper_idx"),
+            models.Index(Upper("customer_email"), name="order_email_upper_idx"),
+            models.Index(Upper("customer_phone"), name="order_phone_upper_idx"),
         ]
 
     def __str__(self) -> str:

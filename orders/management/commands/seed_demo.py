@@ -6,6 +6,7 @@ are written in batches with ``bulk_create_with_history`` so history stays comple
 
 from __future__ import annotations
 
+import argparse
 import random
 import time
 import zlib
@@ -19,6 +20,7 @@ from simple_history.utils import bulk_create_with_history
 
 from config.people import employee_upsert
 from orders import services
+from orders.management import seed_scale as scale
 from orders.models import Category, Order, OrderItem, OrderStatus, Payment, Refund, RefundSource, Shipment
 
 DEMO_EMPLOYEES = [
@@ -58,6 +60,9 @@ STATUS_WEIGHTS = [
 ]
 
 
+SCALE_FROM = 10_000  # orders: from here on seed_demo takes the bulk path (see seed_scale.py)
+
+
 def demo_order_id(index: int) -> str:
     digits = f"{index:012d}"
     return f"7{digits[:3]}-{digits[3:7]}-{digits[7:]}"
@@ -71,14 +76,42 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=1000, help="Orders written per transaction.")
         parser.add_argument("--refunds", type=int, default=None, help="Refunds to record through the ledger.")
         parser.add_argument("--issues", type=int, default=None, help="Order issues to walk through the workflow.")
+        parser.add_argument(
+            "--scale",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=f"Bulk path: with every new order batch write {scale.ISSUES_PER_ORDER} issues with notes, issue "
+            "refunds, appeasements and returns (with history). Default: on from "
+            f"{SCALE_FROM:,} orders, off below (the small demo walks issues through the services).",
+        )
+        parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="Scale path without history rows (plain bulk_create): only to measure what history costs.",
+        )
 
     def handle(self, *args, orders: int, batch: int, refunds: int | None, issues: int | None, **options):
         self.employees = self.seed_employees()
         self.categories = self.seed_categories()
+        use_scale = options.get("scale")
+        self.scale = scale.ScaleWriter(self) if (orders >= SCALE_FROM if use_scale is None else use_scale) else None
+        self.with_history = not options.get("no_history")
         self.seed_orders(orders, batch)
+        if self.scale is not None:
+            self.scale.report()
+            return self.print_logins()
         self.seed_refunds(refunds if refunds is not None else min(max(orders // 10, 3), 200))
         self.seed_issues(issues if issues is not None else min(max(orders // 3, 6), 300))
         self.print_logins()
+
+    def bulk(self, objs: list, model, reason: str = "Demo data") -> None:
+        """``bulk_create_with_history`` (or plain ``bulk_create`` with ``--no-history``, to measure its cost)."""
+        if not objs:
+            return
+        if getattr(self, "with_history", True):
+            bulk_create_with_history(objs, model, default_user=self.manager, default_change_reason=reason)
+        else:
+            model.objects.bulk_create(objs)
 
     # ------------------------------------------------------------------ employees and categories
     def seed_employees(self):
@@ -113,10 +146,13 @@ class Command(BaseCommand):
             if todo:
                 with transaction.atomic():
                     created += self.write_batch(todo)
+                    if self.scale is not None:
+                        self.scale.write_batch([demo_order_id(i) for i in todo])
             done = indexes[-1]
             if total >= batch or done == total:
                 rate = created / max(time.monotonic() - started, 1e-6)
-                self.stdout.write(f"orders {done}/{total} (new {created}, {rate:,.0f} orders/s)")
+                extra = self.scale.progress() if self.scale is not None else ""
+                self.stdout.write(f"orders {done}/{total} (new {created}, {rate:,.0f} orders/s){extra}")
         self.stdout.write(self.style.SUCCESS(f"{created} new demo orders, {total - created} already there"))
 
     def write_batch(self, indexes: list[int]) -> int:
@@ -196,7 +232,7 @@ class Command(BaseCommand):
             else:
                 shipments.append(None)
 
-        bulk_create_with_history(orders, Order, default_user=self.manager, default_change_reason="Demo data")
+        self.bulk(orders, Order)
         saved = {o.order_id: o for o in Order.objects.filter(order_id__in=[o.order_id for o in orders])}
         items, pays, ships = [], [], []
         for order, order_lines, payment, shipment in zip(orders, lines, payments, shipments, strict=True):
@@ -209,10 +245,11 @@ class Command(BaseCommand):
             if shipment is not None:
                 shipment.order = parent
                 ships.append(shipment)
-        reason = "Demo data"
-        bulk_create_with_history(items, OrderItem, default_user=self.manager, default_change_reason=reason)
-        bulk_create_with_history(pays, Payment, default_user=self.manager, default_change_reason=reason)
-        bulk_create_with_history(ships, Shipment, default_user=self.manager, default_change_reason=reason)
+        self.bulk(items, OrderItem)
+        self.bulk(pays, Payment)
+        self.bulk(ships, Shipment)
+        if self.scale is not None:
+            self.scale.count(len(orders) + len(items) + len(pays) + len(ships))
         return len(orders)
 
     # ------------------------------------------------------------------ refunds, through the ledger

@@ -1,0 +1,110 @@
+"""Admin searches at scale (issue 8): a term searches the one field its shape can match, through an index,
+with the same results as the exact search over every field, and a fixed number of queries."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from appeasements.models import Appeasement, AppeasementReason, AppeasementRefund, RefundType
+from tests.factories import issue_factory, order_with_items
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def search(client: Client, url: str, term: str) -> tuple[str, int]:
+    client.get(url, {"q": term})  # warm caches (content types, permissions)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, {"q": term})
+    assert response.status_code == 200
+    return response.content.decode(), len(ctx.captured_queries)
+
+
+@pytest.fixture
+def two_issues(agent):
+    first = issue_factory(order_with_items(customer_email="ana@example.com"), actor=agent)
+    second = issue_factory(order_with_items(customer_email="wei@example.com"), actor=agent)
+    return first, second
+
+
+@pytest.mark.parametrize("field", ["issue_id", "order_id", "email", "email upper-case"])
+def test_issue_search_finds_by_each_field_with_fixed_queries(manager, two_issues, field):
+    # given
+    first, second = two_issues
+    term = {
+        "issue_id": first.issue_id,
+        "order_id": first.order.order_id,
+        "email": "ana@example.com",
+        "email upper-case": "ANA@EXAMPLE.COM",
+    }[field]
+    client = logged_in(manager)
+    url = reverse("admin:issues_orderissue_changelist")
+    # when
+    body, n = search(client, url, term)
+    _, unfiltered = search(client, url, "")
+    # then
+    assert first.issue_id in body
+    assert second.issue_id not in body
+    assert n == unfiltered  # one indexed lookup instead of a scan: no extra query either
+
+
+def test_issue_search_with_no_match_shows_nothing(manager, two_issues):
+    body, _ = search(logged_in(manager), reverse("admin:issues_orderissue_changelist"), "issue_nothing")
+    assert two_issues[0].issue_id not in body
+
+
+@pytest.fixture
+def appeasements(agent, other_agent):
+    reason = AppeasementReason.objects.first()
+    refund_type = RefundType.objects.first()
+    made = []
+    for profile, who in (("cust-1", agent), ("cust-2", other_agent)):
+        appeasement = Appeasement.objects.create(order=order_with_items(), profile_id=profile, agent=who, reason=reason)
+        AppeasementRefund.objects.create(
+            appeasement=appeasement, refund_type=refund_type, amount=Decimal("2.50"), currency_code="USD"
+        )
+        made.append(appeasement)
+    return made
+
+
+@pytest.mark.parametrize("field", ["appeasement_id", "order_id", "profile_id", "agent"])
+def test_appeasement_search_finds_by_each_field(manager, agent, appeasements, field):
+    # given
+    first, second = appeasements
+    term = {
+        "appeasement_id": first.appeasement_id.upper(),
+        "order_id": first.order.order_id,
+        "profile_id": "CUST-1",
+        "agent": agent.username,
+    }[field]
+    # when
+    body, _ = search(logged_in(manager), reverse("admin:appeasements_appeasement_changelist"), term)
+    # then
+    assert first.appeasement_id in body
+    assert second.appeasement_id not in body
+    assert "field-amount\">2.50<" in body  # the amount column: a subquery per row
+
+
+@pytest.mark.parametrize("n", [1, 30])
+def test_appeasement_changelist_query_count_does_not_grow(manager, agent, n, django_assert_num_queries):
+    reason = AppeasementReason.objects.first()
+    for _ in range(n):
+        Appeasement.objects.create(order=order_with_items(), profile_id="p", agent=agent, reason=reason)
+    client = logged_in(manager)
+    url = reverse("admin:appeasements_appeasement_changelist")
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    counts = len(ctx.captured_queries)
+    with django_assert_num_queries(counts):
+        client.get(url)
+    assert counts <= 9
