@@ -227,6 +227,8 @@ AXES_IPWARE_PROXY_COUNT = int(env("AXES_PROXY_COUNT", "0")) or None
 # API writes: throttled per caller (config.api.throttles); 429 in the path's dialect.
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["config.api.throttles.WriteRateThrottle"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"writes": env("API_WRITE_RATE", "120/min")}
+# Lists: unknown, empty or malformed filter parameters are a 400, never silently ignored.
+REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"] = ["config.api.filters.StrictFilterBackend"]
 # Idempotency-Key answers are kept this long (manage.py prune_idempotency_keys deletes older ones).
 IDEMPOTENCY_KEY_TTL_HOURS = float(env("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
 # Production security: load balancers probe /healthz over plain HTTP.
@@ -235,6 +237,10 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
 # OpenAPI: one name per choice set (check --deploy runs the schema checks too).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OrderStatusEnum"] = "orders.models.OrderStatus"
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "config.api.schema_hooks.document_pagination_errors",
+]
 # --- end hardening ---
 
 # --- Webhooks (issue 10) ---

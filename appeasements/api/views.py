@@ -23,7 +23,7 @@ from config.idempotency import idempotent
 
 SITE = OpenApiParameter(
     "x-ccsite",
-    str,
+    {"type": "string", "enum": list(settings.CCAGENT_SITES)},
     OpenApiParameter.HEADER,
     required=False,
     description="The site id (optional). An unknown site is refused with 30014.",
@@ -153,14 +153,21 @@ class AppeasementListCreateView(CCAgentView):
             OpenApiParameter("orderId", str, description="Only this order's appeasements."),
             OpenApiParameter("profileId", str, description="Only this customer's appeasements."),
             OpenApiParameter("state", str, enum=["INCOMPLETE", "PENDING_APPROVAL", "SUBMITTED", "REJECTED"]),
-            OpenApiParameter("limit", int, description="Page size (default 20, at most 250)."),
-            OpenApiParameter("offset", int, description="Rows to skip (default 0)."),
+            OpenApiParameter(
+                "limit", {"type": "integer", "minimum": 1, "maximum": 250}, description="Page size (default 20)."
+            ),
+            OpenApiParameter(
+                "offset", {"type": "integer", "minimum": 0, "maximum": 10**9}, description="Rows to skip (default 0)."
+            ),
         ],
         responses={200: s.AppeasementListOutput, **COMMON},
         description="Appeasements, newest first, with `totalResults`, `limit`, `offset` and `items`.",
     )
     def get(self, request):
         params = request.query_params
+        for name in params:
+            if name not in LIST_PARAMS:
+                raise InvalidInput.single(name, "Unknown query parameter")
         limit = _int_param(params, "limit", 20, 1, 250)
         offset = _int_param(params, "offset", 0, 0, 10**9)
         state = params.get("state", "")
@@ -191,6 +198,9 @@ class AppeasementListCreateView(CCAgentView):
         data = self.validated(s.AppeasementCreateInput)
         appeasement = services.appeasement_create(caller=request.user, data=to_input(data))
         return self.output(appeasement.pk, status.HTTP_201_CREATED)
+
+
+LIST_PARAMS = {"orderId", "profileId", "state", "limit", "offset"}
 
 
 def _int_param(params, name: str, default: int, low: int, high: int) -> int:

@@ -20,7 +20,7 @@ from drf_spectacular.utils import OpenApiParameter
 
 from config.errors import PreconditionFailed, ValidationFailed
 
-_TAG = re.compile(r'^\s*(?:W/)?"(\d{1,10})"\s*$')
+_TAG = re.compile(r'^\s*(?:W/)?"([0-9]{1,9})"\s*$')
 
 
 def etag_for(revision: int) -> str:
@@ -67,7 +67,7 @@ def if_match(request, queryset: QuerySet, *, field: str = "revision"):
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": r'^\s*(\*|(W/)?"[0-9]{1,9}"(\s*,\s*(W/)?"[0-9]{1,9}")*)\s*$'},
     OpenApiParameter.HEADER,
     required=False,
     description='The `ETag` of the record as last read (e.g. `"3"`). A stale value is refused with 412 and '
@@ -75,7 +75,7 @@ IF_MATCH = OpenApiParameter(
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": "^[!-~]([ -~]{0,253}[!-~])?$", "maxLength": 255},
     OpenApiParameter.HEADER,
     required=False,
     description="Any unique string up to 255 printable ASCII characters. A retry with the same key and body "

@@ -1,5 +1,6 @@
 """Serializer building blocks: strict input (unknown fields refused) and the documented error body."""
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 
@@ -56,3 +57,15 @@ class MoneyField(serializers.DecimalField):
         kwargs.setdefault("decimal_places", 2)
         kwargs.setdefault("coerce_to_string", False)
         super().__init__(**kwargs)
+
+
+class StrictInputSchema(OpenApiSerializerExtension):
+    """OpenAPI: a strict input refuses undeclared fields, so its schema says ``additionalProperties: false``."""
+
+    target_class = StrictInputSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = False
+        return schema

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
 from config.api.permissions import EmployeePermission
 from config.api.serializers import ErrorBody
-from config.errors import IssueNotFound
+from config.errors import IssueNotFound, ValidationFailed
 from config.idempotency import idempotent
 from config.people import resolve_actor
 from issues import selectors, services
@@ -227,7 +227,11 @@ class IssueMetricsView(BackOfficeView):
         operation_id="issues_metrics",
     )
     def get(self, request):
-        query = self.validated(s.MetricsQuery, data=request.query_params)
+        unknown = sorted(set(request.query_params) - set(s.MetricsQuery().fields))
+        if unknown:
+            raise ValidationFailed.single(unknown[0], "Unknown query parameter")
+        # A plain dict: from a QueryDict DRF would read an empty value as "not given".
+        query = self.validated(s.MetricsQuery, data=request.query_params.dict())
         return Response(s.MetricsOutput(selectors.issue_metrics(**query)).data)
 
 

@@ -186,7 +186,9 @@ class CategoryListCreateView(BackOfficeView):
     serializer_class = s.CategoryOutput
     queryset = Category.objects.order_by("name")
 
-    @extend_schema(responses={200: s.CategoryOutput(many=True), **errors(401, 403)}, operation_id="categories_list")
+    @extend_schema(
+        responses={200: s.CategoryOutput(many=True), **errors(400, 401, 403)}, operation_id="categories_list"
+    )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(s.CategoryOutput(page, many=True).data)

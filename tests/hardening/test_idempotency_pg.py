@@ -14,6 +14,16 @@ from tests.factories import employee, issue_factory, order_with_items
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def groups(transactional_db):
+    """A transactional test flushes the tables, the groups' permissions included: grant them again."""
+    from django.apps import apps
+
+    from config.permissions import sync_groups
+
+    sync_groups(apps)
+
+
 def test_concurrent_requests_with_one_key_execute_once(monkeypatch):
     # given
     agent = employee("emp_cs_001", "agent")

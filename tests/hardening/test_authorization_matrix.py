@@ -1,0 +1,375 @@
+"""Authorization matrix: every API operation and admin page x every kind of caller.
+
+Callers: anonymous, an agent, another agent, a manager, a service account, a fabric key of the order's
+account and a fabric key of another account. Allowed callers succeed; every other one is refused with the
+dialect's error body, and no refused answer carries the order's data.
+"""
+
+import copy
+import json
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from appeasements import services as appeasement_services
+from returns.models import AccountAPIKey
+from tests.factories import CategoryFactory, employee, issue_factory, order_with_items
+from tests.orders.conftest import SEED_ORDER
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNT = "5e3598e3007c5e00080d2bb8"
+OTHER_ACCOUNT = "60aaaaaaaaaaaaaaaaaaaaaa"
+CALLERS = ["anonymous", "agent", "other_agent", "manager", "service", "fabric_own", "fabric_other"]
+STAFF = {"agent", "other_agent", "manager", "service"}
+EMPLOYEES_IN_ADMIN = {"agent", "other_agent", "manager"}
+
+
+@pytest.fixture
+def world(db):
+    people = {
+        "agent": employee("emp_cs_001", "agent"),
+        "other_agent": employee("emp_cs_002", "agent"),
+        "manager": employee("emp_mgr_001", "manager"),
+        "service": employee("svc_storefront", "service"),
+    }
+    CategoryFactory(name="Home")
+    done = order_with_items(items=2, unit_price=Decimal("20.00"), status="completed", account=ACCOUNT, channel=12)
+    open_order = order_with_items(items=1, status="accepted", account=ACCOUNT, channel=12)
+    issue = issue_factory(done, actor=people["agent"], assigned_to=people["agent"], status="in_progress")
+    appeasement = appeasement_services.appeasement_create(
+        caller=people["agent"],
+        data=appeasement_services.AppeasementInput(
+            order_id=done.order_id,
+            reason="incorrectItem",
+            refunds=[appeasement_services.RefundInput(refund_type="externalRefund", amount=Decimal("5.00"))],
+            given={"orderId", "reason", "appeasementRefunds"},
+        ),
+    )
+    # a pending escalation request of the agent, for the approval endpoints
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=people['agent'])[0].key}")
+    r = client.patch(
+        f"/api/v1/orders/{done.order_id}/issues/{issue.issue_id}",
+        {"status": "escalated", "notes": "Needs a manager", "updated_by": "emp_cs_001"},
+        format="json",
+    )
+    assert r.status_code == 202, r.content
+    keys = {
+        "fabric_own": AccountAPIKey.objects.create_key(name="own", account=ACCOUNT)[1],
+        "fabric_other": AccountAPIKey.objects.create_key(name="other", account=OTHER_ACCOUNT)[1],
+    }
+    return {
+        "people": people,
+        "keys": keys,
+        "done": done,
+        "open": open_order,
+        "issue": issue,
+        "appeasement": appeasement,
+        "approval": r.json()["approval_request_id"],
+    }
+
+
+def client_for(world, caller: str, dialect: str) -> APIClient:
+    client = APIClient()
+    if caller in world["people"]:
+        token = Token.objects.get_or_create(user=world["people"][caller])[0].key
+        keyword = "Bearer" if dialect == "ccagent" else "Token"
+        client.credentials(HTTP_AUTHORIZATION=f"{keyword} {token}")
+    elif caller.startswith("fabric"):
+        account = ACCOUNT if caller == "fabric_own" else OTHER_ACCOUNT
+        client.credentials(HTTP_X_API_KEY=world["keys"][caller], HTTP_X_SITE_CONTEXT=json.dumps({"account": account}))
+    return client
+
+
+def me(world, caller: str) -> str:
+    return world["people"][caller].username if caller in world["people"] else "emp_cs_001"
+
+
+# (name, dialect, method, url(world), body(world, me) or None, callers allowed, success statuses)
+def order_create_body(w, who):
+    body = copy.deepcopy(SEED_ORDER)
+    body["updated_by"] = who
+    body.pop("order_id", None)
+    return body
+
+
+ENDPOINTS = [
+    ("orders list", "bo", "get", lambda w: "/api/v1/orders", None, STAFF, {200}),
+    ("order create", "bo", "post", lambda w: "/api/v1/orders", order_create_body, {"manager", "service"}, {201}),
+    ("order detail", "bo", "get", lambda w: f"/api/v1/orders/{w['done'].order_id}", None, STAFF, {200}),
+    (
+        "order status",
+        "bo",
+        "patch",
+        lambda w: f"/api/v1/orders/{w['open'].order_id}",
+        lambda w, who: {"status": "in_progress", "updated_by": who},
+        {"manager", "service"},
+        {200},
+    ),
+    (
+        "item patch",
+        "bo",
+        "patch",
+        lambda w: f"/api/v1/orders/{w['open'].order_id}/order-items/{w['open'].items.get().order_item_id}",
+        lambda w, who: {"special_instructions": "Ring twice", "updated_by": who},
+        STAFF,
+        {200},
+    ),
+    ("categories", "bo", "get", lambda w: "/api/v1/categories", None, STAFF, {200}),
+    (
+        "category create",
+        "bo",
+        "post",
+        lambda w: "/api/v1/categories",
+        lambda w, who: {"name": "Garden", "updated_by": who},
+        {"manager"},
+        {201},
+    ),
+    ("order issues", "bo", "get", lambda w: f"/api/v1/orders/{w['done'].order_id}/issues", None, STAFF, {200}),
+    (
+        "issue create",
+        "bo",
+        "post",
+        lambda w: f"/api/v1/orders/{w['done'].order_id}/issues",
+        lambda w, who: {"issue_type": "other", "title": "Late", "notes": "Called", "created_by": who},
+        STAFF,
+        {201},
+    ),
+    (
+        "issue detail",
+        "bo",
+        "get",
+        lambda w: f"/api/v1/orders/{w['done'].order_id}/issues/{w['issue'].issue_id}",
+        None,
+        STAFF,
+        {200},
+    ),
+    (
+        "issue patch",
+        "bo",
+        "patch",
+        lambda w: f"/api/v1/orders/{w['done'].order_id}/issues/{w['issue'].issue_id}",
+        lambda w, who: {"notes": "Called the customer", "updated_by": who},
+        STAFF,
+        {200},
+    ),
+    (
+        "issue history",
+        "bo",
+        "get",
+        lambda w: f"/api/v1/orders/{w['done'].order_id}/issues/{w['issue'].issue_id}/history",
+        None,
+        STAFF,
+        {200},
+    ),
+    ("issue queue", "bo", "get", lambda w: "/api/v1/issues", None, STAFF, {200}),
+    ("issue metrics", "bo", "get", lambda w: "/api/v1/issues/metrics", None, STAFF, {200}),
+    ("approvals", "bo", "get", lambda w: "/api/v1/approvals", None, STAFF, {200}),
+    (
+        "approval approve",
+        "bo",
+        "post",
+        lambda w: f"/api/v1/approvals/{w['approval']}/approve",
+        lambda w, who: {"note": "OK", "decided_by": who},
+        {"manager"},
+        {200},
+    ),
+    (
+        "approval reject",
+        "bo",
+        "post",
+        lambda w: f"/api/v1/approvals/{w['approval']}/reject",
+        lambda w, who: {"note": "No", "decided_by": who},
+        {"manager"},
+        {200},
+    ),
+    (
+        "approval cancel",
+        "bo",
+        "post",
+        lambda w: f"/api/v1/approvals/{w['approval']}/cancel",
+        lambda w, who: {"note": "Withdrawn", "decided_by": who},
+        {"agent", "manager"},
+        {200},
+    ),
+    ("returns list", "bo", "get", lambda w: f"/api/v1/orders/{w['done'].order_id}/returns", None, STAFF, {200}),
+    (
+        "return create",
+        "bo",
+        "post",
+        lambda w: f"/api/v1/orders/{w['done'].order_id}/returns",
+        lambda w, who: {
+            "return_code": "2001",
+            "items": [{"order_item_id": str(w["done"].items.first().order_item_id), "quantity": 1}],
+            "updated_by": who,
+        },
+        STAFF,
+        {201},
+    ),
+    ("appeasements", "ccagent", "get", lambda w: "/ccagent/v1/appeasements", None, STAFF, {200}),
+    (
+        "appeasement create",
+        "ccagent",
+        "post",
+        lambda w: "/ccagent/v1/appeasements",
+        lambda w, who: {
+            "orderId": w["done"].order_id,
+            "reason": "incorrectItem",
+            "agentId": who,
+            "appeasementRefunds": [{"refundType": "externalRefund", "amount": 2}],
+        },
+        STAFF,
+        {201},
+    ),
+    (
+        "appeasement detail",
+        "ccagent",
+        "get",
+        lambda w: f"/ccagent/v1/appeasements/{w['appeasement'].appeasement_id}",
+        None,
+        STAFF,
+        {200},
+    ),
+    (
+        "appeasement put",
+        "ccagent",
+        "put",
+        lambda w: f"/ccagent/v1/appeasements/{w['appeasement'].appeasement_id}",
+        lambda w, who: {"notes": "Updated", "agentId": who},
+        STAFF,
+        {200},
+    ),
+    (
+        "appeasement delete",
+        "ccagent",
+        "delete",
+        lambda w: f"/ccagent/v1/appeasements/{w['appeasement'].appeasement_id}",
+        None,
+        STAFF,
+        {204},
+    ),
+    (
+        "appeasement initiate",
+        "ccagent",
+        "post",
+        lambda w: "/ccagent/v1/appeasements/initiate",
+        lambda w, who: {"orderId": w["done"].order_id},
+        STAFF,
+        {200},
+    ),
+    (
+        "appeasement submit",
+        "ccagent",
+        "post",
+        lambda w: "/ccagent/v1/appeasements/submit",
+        lambda w, who: {"id": w["appeasement"].appeasement_id, "agentId": who},
+        STAFF,
+        {200},
+    ),
+    ("fabric order", "fabric", "get", lambda w: f"/api-order/orders/{w['done'].order_id}", None, {"fabric_own"}, {200}),
+    (
+        "fabric return",
+        "fabric",
+        "patch",
+        lambda w: "/api-order/orders/return",
+        lambda w, who: {"returnCode": "2001", "orderId": w["done"].order_id, "sugarRefund": False},
+        {"fabric_own"},
+        {200},
+    ),
+    (
+        "fabric cancel",
+        "fabric",
+        "patch",
+        lambda w: "/api-order/orders/cancel",
+        lambda w, who: {"cancellationCode": "1001", "orderId": w["open"].order_id},
+        {"fabric_own"},
+        {200},
+    ),
+]
+
+DIALECT_KEYS = {
+    "bo": {"success", "message", "error_code"},
+    "ccagent": {"errorCode", "message", "status", "errors"},
+    "fabric": {"code", "message"},
+}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize(
+    ("name", "dialect", "method", "url", "body", "allowed", "ok"), ENDPOINTS, ids=[e[0] for e in ENDPOINTS]
+)
+def test_api_matrix(world, caller, name, dialect, method, url, body, allowed, ok):
+    client = client_for(world, caller, dialect)
+    data = body(world, me(world, caller)) if body else None
+    r = (
+        getattr(client, method)(url(world), data, format="json")
+        if data is not None
+        else getattr(client, method)(url(world))
+    )
+    if caller in allowed:
+        assert r.status_code in ok, (caller, name, r.status_code, r.content)
+        return
+    assert r.status_code in (401, 403, 404), (caller, name, r.status_code, r.content)
+    payload = r.json()
+    assert DIALECT_KEYS[dialect] <= set(payload), payload
+    text = r.content.decode()
+    for secret in (world["done"].customer_email, world["open"].customer_email):
+        assert secret not in text
+
+
+def test_fabric_key_of_another_account_naming_ours_is_refused(world):
+    client = APIClient()
+    client.credentials(
+        HTTP_X_API_KEY=world["keys"]["fabric_other"], HTTP_X_SITE_CONTEXT=json.dumps({"account": ACCOUNT})
+    )
+    r = client.get(f"/api-order/orders/{world['done'].order_id}")
+    assert r.status_code == 403
+    assert r.json()["code"] == "ACCOUNT_MISMATCH"
+
+
+def test_fabric_channel_scopes_the_order(world):
+    client = APIClient()
+    client.credentials(
+        HTTP_X_API_KEY=world["keys"]["fabric_own"],
+        HTTP_X_SITE_CONTEXT=json.dumps({"account": ACCOUNT, "channel": 99}),
+    )
+    r = client.get(f"/api-order/orders/{world['done'].order_id}")
+    assert r.status_code == 404
+    assert world["done"].customer_email not in r.content.decode()
+
+
+# --------------------------------------------------------------------------- admin pages
+
+ADMIN_MODELS = sorted(admin.site._registry.items(), key=lambda mv: mv[0]._meta.label)
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "agent", "manager", "service"])
+@pytest.mark.parametrize("model", [m for m, _ in ADMIN_MODELS], ids=[m._meta.label for m, _ in ADMIN_MODELS])
+def test_admin_changelists(world, client, caller, model):
+    if caller != "anonymous":
+        client.force_login(world["people"][caller])
+    opts = model._meta
+    r = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    user = world["people"].get(caller)
+    if user is None or not user.is_staff:
+        assert r.status_code == 302
+        assert "/admin/login/" in r["Location"]
+        return
+    can_see = user.has_perm(f"{opts.app_label}.view_{opts.model_name}") or user.has_perm(
+        f"{opts.app_label}.change_{opts.model_name}"
+    )
+    assert r.status_code == (200 if can_see else 403), (caller, opts.label, r.status_code)
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "agent", "manager", "service"])
+def test_admin_index(world, client, caller):
+    if caller != "anonymous":
+        client.force_login(world["people"][caller])
+    r = client.get("/admin/")
+    user = world["people"].get(caller)
+    assert r.status_code == (200 if user is not None and user.is_staff else 302)
