@@ -98,6 +98,7 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
 
 
 def _abort(conn) -> None:
+    conn.aborted = True
     # The TCP socket itself: http.client hands a closing response the stream and drops ``conn.sock``.
     sock = getattr(conn, "raw_sock", None)
     if sock is not None:
@@ -133,13 +134,15 @@ def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float | Non
         status = response.status
     except (OSError, http.client.HTTPException) as exc:
         latency = elapsed_ms()
-        if latency >= timeout * 1000:
+        if getattr(conn, "aborted", False):
             return Answer(None, latency, error=f"No complete answer within {int(timeout * 1000)} ms")
         return Answer(None, latency, error=f"{type(exc).__name__}: {exc}"[:300])
     finally:
         watchdog.cancel()
         conn.close()
     latency = elapsed_ms()
+    if getattr(conn, "aborted", False):  # cut off: what was read is not the whole answer
+        return Answer(status, latency, excerpt, error=f"No complete answer within {int(timeout * 1000)} ms")
     if latency > timeout * 1000:
         return Answer(status, latency, excerpt, error=f"Answered after {latency} ms (limit {int(timeout * 1000)} ms)")
     if 300 <= status < 400:
