@@ -55,3 +55,8 @@ bench: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+
+# Long schemathesis run over every API operation (FUZZ_EXAMPLES per operation; CI runs 50 in `make test`).
+.PHONY: fuzz
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} $(BIN)/python -m pytest --ds=config.test_settings -q tests/hardening/test_fuzz.py

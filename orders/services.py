@@ -418,7 +418,9 @@ def refund_record(
             reason=reason[:255],
             requested_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
-        save_with_history(refund, actor=actor, reason=f"Refund requested ({source})")
+        # Without an employee (a fabric API key) the history names the caller through the refund's reason.
+        history_reason = f"Refund requested ({source})" if actor is not None else f"Refund ({source}): {reason}"
+        save_with_history(refund, actor=actor, reason=history_reason)
         event_emit("refund.created", refund)
         from orders.tasks import process_refund
 

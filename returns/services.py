@@ -231,7 +231,12 @@ def order_return_whole(
     status_description_append(order=order, actor=actor, code=reason.code, description=reason.description or message)
     if refund:
         ret.refund_amount = _refund_to_payments(order=order, amount=_refundable(order), actor=actor, ret=ret)
-        save_with_history(ret, actor=actor.user, reason="Refunded through the ledger", update_fields=["refund_amount"])
+        save_with_history(
+            ret,
+            actor=actor.user,
+            reason=f"Refunded through the ledger by {actor.label}",
+            update_fields=["refund_amount"],
+        )
     event_emit("return.created", ret)
     return ret
 
@@ -344,7 +349,12 @@ def order_return_lines(
         ret.refund_amount = _refund_to_payments(
             order=order, amount=min(share, _refundable(order)), actor=actor, ret=ret
         )
-        save_with_history(ret, actor=actor.user, reason="Refunded through the ledger", update_fields=["refund_amount"])
+        save_with_history(
+            ret,
+            actor=actor.user,
+            reason=f"Refunded through the ledger by {actor.label}",
+            update_fields=["refund_amount"],
+        )
     event_emit("return.created", ret)
     return ret
 
