@@ -170,11 +170,11 @@ class AppeasementListCreateView(CCAgentView):
                 raise InvalidInput.single(name, "Unknown query parameter")
         limit = _int_param(params, "limit", 20, 1, 250)
         offset = _int_param(params, "offset", 0, 0, 10**9)
-        state = params.get("state", "")
-        if state and state not in s.AppeasementState.values:
+        state = params.get("state")
+        if state is not None and state not in s.AppeasementState.values:
             raise InvalidInput.single("state", f"Must be one of {', '.join(s.AppeasementState.values)}")
         qs = selectors.appeasement_list(
-            order_id=params.get("orderId", ""), profile_id=params.get("profileId", ""), state=state
+            order_id=params.get("orderId", ""), profile_id=params.get("profileId", ""), state=state or ""
         )
         total = qs.count()
         items = list(qs[offset : offset + limit]) if total > offset else []
