@@ -96,9 +96,13 @@ def main() -> int:
     from rest_framework.test import APIClient
 
     from tests.factories import employee, order_with_items
-    from webhooks.models import Delivery, DeliveryStatus, OutboxEvent
+    from webhooks.models import Delivery, DeliveryStatus, OutboxEvent, Subscription
     from webhooks.services import subscription_create
 
+    # a scratch database: what an earlier run left (subscriptions to its dead receiver, tasks) goes first
+    Subscription.objects.all().delete()
+    OutboxEvent.objects.all().delete()
+    DBTaskResult.objects.all().delete()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     agent = employee("emp_bench_001", "agent")
