@@ -2,7 +2,8 @@
 
 On PostgreSQL a count over more than ``ESTIMATE_ABOVE`` rows comes from the planner's statistics: the
 table's ``reltuples`` when the query has no filter, the plan's row estimate when it has one (one ``EXPLAIN``,
-no scan). Smaller results, and other databases, are counted exactly. Used by the admin changelists and the
+no scan). Smaller results are counted exactly by a ``COUNT(*)`` that stops after ``ESTIMATE_ABOVE + 1`` rows;
+other databases count exactly. Used by the admin changelists and the
 API lists of the big tables, where an exact total would scan every matching row on every page.
 """
 
@@ -19,16 +20,22 @@ ESTIMATE_ABOVE = 10_000
 
 
 def estimated_count(queryset: QuerySet, *, threshold: int = ESTIMATE_ABOVE) -> tuple[int, bool]:
-    """``(count, is_estimate)``: the planner's estimate when it is above ``threshold`` (PostgreSQL), else exact."""
+    """``(count, is_estimate)``: exact up to ``threshold`` rows, the planner's estimate above it (PostgreSQL).
+
+    One query when the result is small (a ``COUNT(*)`` that stops after ``threshold + 1`` rows: its cost does
+    not grow with the table), two when it is big (that, then ``reltuples`` or ``EXPLAIN``)."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql" or queryset.query.is_sliced or queryset.query.distinct:
         return queryset.count(), False
-    query = queryset.order_by().query
+    queryset = queryset.order_by()
+    bounded = queryset[: threshold + 1].count()
+    if bounded <= threshold:
+        return bounded, False
+    query = queryset.query
     with connection.cursor() as cursor:
         if not query.where and not query.combinator:
-            cursor.execute(
-                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [queryset.model._meta.db_table]
-            )
+            table = queryset.model._meta.db_table
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table])
             row = cursor.fetchone()
             estimate = row[0] if row else -1
         else:
@@ -37,9 +44,7 @@ def estimated_count(queryset: QuerySet, *, threshold: int = ESTIMATE_ABOVE) -> t
             plan = cursor.fetchone()[0]
             plan = json.loads(plan) if isinstance(plan, str) else plan
             estimate = int(plan[0]["Plan"]["Plan Rows"])
-    if estimate > threshold:  # -1: never analyzed; tiny: count exactly, it is cheap and the estimate is coarse
-        return estimate, True
-    return queryset.count(), False
+    return max(estimate, bounded), True  # never fewer than the rows just seen (-1: never analyzed)
 
 
 class EstimatedCountPaginator(Paginator):

@@ -36,20 +36,29 @@ def test_paginator_counts_like_django_below_the_threshold():
 
 
 @pytest.mark.postgres
-def test_above_the_threshold_postgresql_estimates_without_counting(django_assert_num_queries):
+def test_above_the_threshold_postgresql_estimates_without_counting_everything(django_assert_num_queries):
     # given: statistics for the table
     make_issues(5)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE issues_orderissue")
     # when: unfiltered (reltuples) and filtered (EXPLAIN), with a threshold below the table's size
-    with django_assert_num_queries(1) as ctx:
+    with django_assert_num_queries(2) as ctx:
         count, is_estimate = estimated_count(OrderIssue.objects.all(), threshold=1)
-    # then
+    # then: a COUNT that stops after threshold + 1 rows, then the statistics
+    assert is_estimate
+    assert count >= 2
+    assert "LIMIT 2" in ctx.captured_queries[0]["sql"]
+    assert "reltuples" in ctx.captured_queries[1]["sql"]
+    with django_assert_num_queries(2) as ctx:
+        count, is_estimate = estimated_count(OrderIssue.objects.filter(priority="medium"), threshold=0)
+    assert ctx.captured_queries[1]["sql"].startswith("EXPLAIN")
     assert is_estimate
     assert count >= 1
-    assert "COUNT(" not in ctx.captured_queries[0]["sql"]
+
+
+@pytest.mark.postgres
+def test_small_results_cost_one_bounded_query_on_postgresql(django_assert_num_queries):
+    make_issues(3)
     with django_assert_num_queries(1) as ctx:
-        count, is_estimate = estimated_count(OrderIssue.objects.filter(priority="low"), threshold=0)
-    assert ctx.captured_queries[0]["sql"].startswith("EXPLAIN")
-    assert is_estimate
-    assert count >= 1
+        assert estimated_count(OrderIssue.objects.filter(priority="medium")) == (3, False)
+    assert "LIMIT 10001" in ctx.captured_queries[0]["sql"]

@@ -19,6 +19,7 @@ from appeasements.errors import InvalidInput, InvalidSite
 from appeasements.models import Appeasement
 from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
 from config.api.permissions import EmployeePermission
+from config.counting import estimated_count
 from config.idempotency import idempotent
 
 SITE = OpenApiParameter(
@@ -176,7 +177,7 @@ class AppeasementListCreateView(CCAgentView):
         qs = selectors.appeasement_list(
             order_id=params.get("orderId", ""), profile_id=params.get("profileId", ""), state=state or ""
         )
-        total = qs.count()
+        total = estimated_count(qs)[0]  # the planner's estimate over big results: no COUNT(*) of them all
         items = list(qs[offset : offset + limit]) if total > offset else []
         return Response(
             s.AppeasementListOutput({"totalResults": total, "limit": limit, "offset": offset, "items": items}).data

@@ -207,7 +207,7 @@ def wrk(port: int, lines: list[str], *, connections: int, seconds: float, auth: 
         "WRK_AUTH": auth,
         "WRK_MAX": str(max_requests // threads if max_requests else 0),
     }
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s"]
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(int(round(seconds)), 1)}s", "--timeout", "30s"]
     cmd += ["-s", str(Path(__file__).with_name("wrk_paths.lua")), f"http://127.0.0.1:{port}"]
     run = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     os.unlink(paths_file)
