@@ -149,3 +149,25 @@ def test_refused_requests_leave_no_history(people, api, other_agent):
     ]
     assert all(r.status_code >= 400 for r in refused), [r.status_code for r in refused]
     assert history_count() == before
+
+
+def test_admin_assign_to_me_action_leaves_history_with_the_employee(admin_client_for_agent):
+    client, agent, issue = admin_client_for_agent
+    start = timezone.now()
+    r = client.post(
+        "/admin/issues/orderissue/", {"action": "assign_to_me", "_selected_action": [issue.pk]}, follow=True
+    )
+    assert r.status_code == 200
+    rows = history_since(start)
+    assert rows, "the action changed nothing"
+    for row in rows:
+        assert row.history_user_id == agent.pk, row
+        assert row.history_change_reason, row
+
+
+@pytest.fixture
+def admin_client_for_agent(client, people):
+    other = employee("emp_other", "agent")
+    issue = issue_factory(order_with_items(), actor=other, assigned_to=other)
+    client.force_login(people["agent"])
+    return client, people["agent"], issue
