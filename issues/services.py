@@ -106,14 +106,14 @@ def find_transition(issue: OrderIssue, target: str):
 
 
 def _issue_locked(*, order_id: str, issue_id: str) -> OrderIssue:
-    order = order_get(order_id)
     issue = (
         OrderIssue.objects.select_for_update(of=("self",))
         .select_related("order", "assigned_to", "created_by")
-        .filter(issue_id=issue_id, order=order)
+        .filter(issue_id=issue_id, order__order_id=order_id)
         .first()
     )
     if issue is None:  # also an issue of another order: its id tells the caller nothing
+        order_get(order_id)  # ORDER_NOT_FOUND first; one query on the hot path, not two
         raise IssueNotFound(issue_id=issue_id, order_id=order_id)
     return issue
 
@@ -642,9 +642,9 @@ def approval_cancel(*, approval_id: str, actor, note: str = "") -> ApprovalReque
 
 def issue_get(*, order_id: str, issue_id: str) -> OrderIssue:
     """The issue of this order, or ORDER_NOT_FOUND / ISSUE_NOT_FOUND (an issue of another order is not found)."""
-    order = order_get(order_id)
-    issue = OrderIssue.objects.filter(issue_id=issue_id, order=order).first()
+    issue = OrderIssue.objects.filter(issue_id=issue_id, order__order_id=order_id).first()
     if issue is None:
+        order_get(order_id)  # ORDER_NOT_FOUND first; one query on the hot path, not two
         raise IssueNotFound(issue_id=issue_id, order_id=order_id)
     return issue
 
