@@ -16,7 +16,7 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-ESTIMATE_ABOVE = 10_000
+ESTIMATE_ABOVE = 1_000  # exact counts read at most this many index entries (about a millisecond)
 
 
 def estimated_count(queryset: QuerySet, *, threshold: int = ESTIMATE_ABOVE) -> tuple[int, bool]:

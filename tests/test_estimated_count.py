@@ -61,4 +61,4 @@ def test_small_results_cost_one_bounded_query_on_postgresql(django_assert_num_qu
     make_issues(3)
     with django_assert_num_queries(1) as ctx:
         assert estimated_count(OrderIssue.objects.filter(priority="medium")) == (3, False)
-    assert "LIMIT 10001" in ctx.captured_queries[0]["sql"]
+    assert "LIMIT 1001" in ctx.captured_queries[0]["sql"]

@@ -26,6 +26,18 @@ function request()
   return wrk.format(entry[1], entry[2], headers, body)
 end
 
+local max_requests = tonumber(os.getenv("WRK_MAX") or "0")
+local responses = 0
+if max_requests > 0 then
+  -- Stop this thread after its share of the requests ($WRK_MAX per thread).
+  function response(status, headers, body)
+    responses = responses + 1
+    if responses >= max_requests then
+      wrk.thread:stop()
+    end
+  end
+end
+
 function done(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
   io.write(string.format(
