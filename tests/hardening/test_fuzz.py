@@ -39,7 +39,20 @@ def openapi_dict() -> dict:
 
 
 @pytest.fixture
-def world(db, settings):
+def in_process_requests():
+    """As Django's test client does: a request must not close the test's database connection (its transaction)."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def world(db, settings, in_process_requests):
     """The people, an order with an issue and an appeasement, a fabric key; ids to aim at."""
     settings.ALLOWED_HOSTS = ["*"]
     cache.clear()
