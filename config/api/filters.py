@@ -1,7 +1,9 @@
 """Strict list filtering: a query parameter the operation does not declare, an empty filter value or a
 boolean that is not ``true``/``false`` is a 400 naming the parameter, never silently ignored."""
 
-from django_filters import BooleanFilter
+from datetime import UTC
+
+from django_filters import BooleanFilter, IsoDateTimeFilter
 from django_filters.rest_framework import DjangoFilterBackend
 
 from config.errors import ValidationFailed
@@ -29,3 +31,19 @@ class StrictFilterBackend(DjangoFilterBackend):
         if errors:
             raise ValidationFailed(errors)
         return super().filter_queryset(request, queryset, view)
+
+
+class UTCIsoDateTimeFilter(IsoDateTimeFilter):
+    """An ISO 8601 date-time filter compared in UTC: PostgreSQL refuses offsets past 15:59 (a 500 otherwise)."""
+
+    def __init__(self, *args, param: str, **kwargs):
+        self.param = param
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value is not None:
+            try:
+                value = value.astimezone(UTC)
+            except (OverflowError, ValueError):
+                raise ValidationFailed.single(self.param, "Date-time out of range") from None
+        return super().filter(qs, value)

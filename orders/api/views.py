@@ -8,6 +8,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
+from config.api.filters import UTCIsoDateTimeFilter
 from config.api.permissions import EmployeePermission
 from config.api.serializers import ErrorBody
 from config.errors import OrderNotFound
@@ -35,8 +36,8 @@ def errors(*codes: int) -> dict:
 class OrderFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=OrderStatus.choices)
     customer_email = filters.CharFilter(field_name="customer_email", lookup_expr="iexact")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte", param="created_after")
+    created_before = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lt", param="created_before")
     search = filters.CharFilter(field_name="order_id", lookup_expr="startswith", label="Order id (prefix)")
     channel = filters.NumberFilter(field_name="channel")
 
