@@ -124,6 +124,19 @@ def appeasement_submitted(*, appeasement: Appeasement, actor) -> None:
         recipients=[appeasement.agent], kind=NOTIFY_SUBMITTED, issue=appeasement.issue, exclude=actor, message=message
     )
     _issue_note(appeasement, actor, message)
+    from issues.services import notify_customer
+
+    notify_customer(
+        email=appeasement.order.customer_email,
+        kind="customer_appeasement",
+        issue=appeasement.issue,
+        actor=actor,
+        message=(
+            f"Dear {appeasement.order.customer_first_name or 'customer'}, we are sorry about your order "
+            f"{appeasement.order.order_id}. We have credited you {total} {appeasement.order.currency} as a goodwill "
+            "gesture; it will appear on your original payment method or store credit shortly."
+        ),
+    )
 
 
 def appeasement_rejected(*, appeasement: Appeasement, actor, note: str) -> None:

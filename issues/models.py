@@ -379,12 +379,17 @@ class NotificationKind(models.TextChoices):
     FOLLOW_UP_DUE = "follow_up_due", "Follow-up due"
     APPEASEMENT_REQUESTED = "appeasement_requested", "Appeasement approval requested"
     APPEASEMENT_SUBMITTED = "appeasement_submitted", "Appeasement submitted"
+    CUSTOMER_APPEASEMENT = "customer_appeasement", "Goodwill credit (to the customer)"
 
 
 class Notification(models.Model):
-    """One message to one employee; emailed by a background task after the write commits."""
+    """One message to one employee (``recipient``) or to a customer (``recipient_email``); emailed by a
+    background task after the write commits."""
 
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", null=True, blank=True
+    )
+    recipient_email = models.EmailField(blank=True, help_text="A customer's address, for customer-facing messages.")
     kind = models.CharField(max_length=24, choices=NotificationKind.choices, db_index=True)
     issue = models.ForeignKey(OrderIssue, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     approval = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
@@ -405,4 +410,4 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} -> {self.recipient_id}"
+        return f"{self.kind} -> {self.recipient_id or self.recipient_email}"

@@ -166,6 +166,20 @@ def notify(
     return rows
 
 
+def notify_customer(
+    *, email: str, kind: str, message: str, issue: OrderIssue | None = None, actor=None
+) -> Notification | None:
+    """A customer-facing message (no employee account), e-mailed after commit like every notification."""
+    if not email:
+        return None
+    row = Notification(recipient_email=email, kind=kind, message=message[:500], issue=issue)
+    save_with_history(row, actor=actor, reason=f"Customer notification: {kind}")
+    from issues.tasks import deliver_notifications
+
+    enqueue_after_commit(deliver_notifications, [row.pk])
+    return row
+
+
 def notifications_deliver(*, notification_ids: list[int]) -> int:
     """E-mail the notifications not yet e-mailed (background task). Returns how many were sent."""
     sent = 0
@@ -177,10 +191,13 @@ def notifications_deliver(*, notification_ids: list[int]) -> int:
                 .filter(pk=pk, emailed_at__isnull=True)
                 .first()
             )
-            if row is None or not row.recipient.email:
+            if row is None:
+                continue
+            address = row.recipient.email if row.recipient else row.recipient_email
+            if not address:
                 continue
             subject = f"[{row.issue.issue_id if row.issue else 'Back office'}] {row.get_kind_display()}"
-            send_mail(subject, row.message, None, [row.recipient.email])
+            send_mail(subject, row.message, None, [address])
             row.emailed_at = timezone.now()
             save_with_history(row, actor=None, reason="E-mailed")
             sent += 1
