@@ -5,12 +5,11 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
-from config.api.permissions import EmployeePermission
 from config.api.serializers import ErrorBody
+from config.api.views import BackOfficeView
 from config.counting import estimated_pagination
 from config.errors import IssueNotFound, ValidationFailed
 from config.idempotency import idempotent
@@ -72,16 +71,6 @@ class WholeBodyPatchSchema(AutoSchema):
             return super()._get_request_for_media_type(serializer, direction)
         finally:
             self.method = method
-
-
-class BackOfficeView(GenericAPIView):
-    permission_classes = [EmployeePermission]
-    required_permissions: dict[str, str] = {}
-
-    def validated(self, serializer_class, data=None):
-        serializer = serializer_class(data=self.request.data if data is None else data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
 
 
 class OrderIssueListCreateView(BackOfficeView):

@@ -4,16 +4,14 @@ from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
 from config.api.filters import UTCIsoDateTimeFilter
-from config.api.permissions import EmployeePermission
 from config.api.serializers import ErrorBody
+from config.api.views import BackOfficeView
 from config.errors import OrderNotFound
 from config.idempotency import idempotent
-from config.people import resolve_actor
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.models import Category, Order, OrderItem, OrderStatus
@@ -44,19 +42,6 @@ class OrderFilter(filters.FilterSet):
     class Meta:
         model = Order
         fields = ["status", "customer_email", "created_after", "created_before", "search", "channel"]
-
-
-class BackOfficeView(GenericAPIView):
-    permission_classes = [EmployeePermission]
-    required_permissions: dict[str, str] = {}
-
-    def actor(self, data: dict):
-        return resolve_actor(user=self.request.user, employee_id=data.get("updated_by"))
-
-    def validated(self, serializer_class, data=None):
-        serializer = serializer_class(data=self.request.data if data is None else data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
 
 
 class OrderListCreateView(BackOfficeView):

@@ -1,0 +1,20 @@
+"""The base of every back-office (``/api/v1/``) view: Django permissions, strict input, the actor rule."""
+
+from rest_framework.generics import GenericAPIView
+
+from config.api.permissions import EmployeePermission
+from config.people import resolve_actor
+
+
+class BackOfficeView(GenericAPIView):
+    permission_classes = [EmployeePermission]
+    required_permissions: dict[str, str] = {}
+
+    def actor(self, data: dict):
+        """The employee the write is made as: the caller, or whom a service account names in ``updated_by``."""
+        return resolve_actor(user=self.request.user, employee_id=data.get("updated_by"))
+
+    def validated(self, serializer_class, data=None):
+        serializer = serializer_class(data=self.request.data if data is None else data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
