@@ -13,6 +13,8 @@ import argparse
 import json
 import os
 import re
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -212,11 +214,19 @@ def wrk(port: int, lines: list[str], *, connections: int, seconds: float, auth: 
     }
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(int(round(seconds)), 1)}s", "--timeout", "30s"]
     cmd += ["-s", str(Path(__file__).with_name("wrk_paths.lua")), f"http://127.0.0.1:{port}"]
-    run = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    done_dir = tempfile.mkdtemp(prefix="wrk-done-")
+    env["WRK_DONE_DIR"] = done_dir
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    while max_requests and proc.poll() is None:
+        if len(os.listdir(done_dir)) >= threads:  # every thread has sent its share: stop wrk (it reports on SIGINT)
+            proc.send_signal(signal.SIGINT)
+            break
+        time.sleep(0.5)
+    out, err = proc.communicate()
     os.unlink(paths_file)
-    if run.returncode != 0 or "WRKJSON" not in run.stdout:
-        raise SystemExit(f"wrk failed ({run.returncode}): {run.stdout[-500:]} {run.stderr[-500:]}")
-    out = run.stdout
+    shutil.rmtree(done_dir, ignore_errors=True)
+    if "WRKJSON" not in out:
+        raise SystemExit(f"wrk failed ({proc.returncode}): {out[-500:]} {err[-500:]}")
     data = json.loads(out.split("WRKJSON", 1)[1].strip().splitlines()[0])
     data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
     if data["non2xx"] or data["errors"]:

@@ -32,7 +32,10 @@ if max_requests > 0 then
   -- Stop this thread after its share of the requests ($WRK_MAX per thread).
   function response(status, headers, body)
     responses = responses + 1
-    if responses >= max_requests then
+    if responses == max_requests then
+      -- wrk runs for its whole duration: tell the bench, which interrupts it (wrk then reports as usual).
+      local marker = io.open(os.getenv("WRK_DONE_DIR") .. "/thread-" .. tostring(offset or 0), "w")
+      marker:close()
       wrk.thread:stop()
     end
   end
