@@ -194,7 +194,6 @@ class OrderAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     list_filter = ("status", "channel", "created_at")
     search_fields = ("=order_id", "=customer_email", "=customer_phone")
     search_help_text = "Exact order id, customer email or phone"
-    date_hierarchy = "created_at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator  # no COUNT(*) over every order per page
     list_per_page = 50
