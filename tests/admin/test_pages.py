@@ -95,7 +95,7 @@ def pages(order, issue) -> dict[str, str]:
 # Pinned counts (SQLite and PostgreSQL alike): session, user, and the page's own queries.
 PINNED = {
     "index": 8,
-    "order search by email": 9,
+    "order search by email": 7,
     "order page": 15,
     "issue page (timeline)": 19,
     "issue refund form": 7,
