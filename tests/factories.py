@@ -75,12 +75,12 @@ def order_with_items(*, items: int = 2, unit_price: Decimal = Decimal("10.00"), 
 
     ``status`` sets the workflow state directly, which only test data may do.
     """
-    order = OrderFactory(**kw)
-    total = Decimal("0.00")
+    total = (unit_price * quantity * items).quantize(Decimal("0.01"))
+    if status:
+        kw["status"] = status  # set at construction (the row is created in that state), never assigned later
+    order = OrderFactory(subtotal=total, order_total=total, **kw)
     for n in range(items):
-        item = OrderItemFactory(order=order, line_number=n + 1, unit_price=unit_price, quantity=quantity)
-        total += item.line_total
-    Order.objects.filter(pk=order.pk).update(subtotal=total, order_total=total, **({"status": status} if status else {}))
+        OrderItemFactory(order=order, line_number=n + 1, unit_price=unit_price, quantity=quantity)
     PaymentFactory(order=order, amount=total)
     order.refresh_from_db()
     return order
