@@ -104,6 +104,13 @@ class SubscriptionAdmin(admin.ModelAdmin):
             level=messages.WARNING,
         )
 
+    def delete_model(self, request, obj):
+        services.subscription_delete(actor=request.user, subscription=obj)
+
+    def delete_queryset(self, request, queryset):
+        for sub in queryset:  # one by one through the service: each deletion is history with its reason
+            services.subscription_delete(actor=request.user, subscription=sub)
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         if "account" in form.base_fields and obj is None:
