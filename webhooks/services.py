@@ -300,7 +300,7 @@ def delivery_record(*, delivery_pk: int, answer: transport.Answer, attempted_at:
         delivery.status = DeliveryStatus.DELIVERED
         delivery.delivered_at = now
         if delivery.subscription.consecutive_failures:
-            Subscription.objects.filter(pk=delivery.subscription_id).update(consecutive_failures=0, updated_at=now)
+            _end_failure_run(Subscription.objects.select_for_update().get(pk=delivery.subscription_id))
     else:
         retry_at = now + retry_delay(delivery.attempts)
         window_end = delivery.first_attempt_at + timedelta(hours=settings.WEBHOOKS_RETRY_WINDOW_HOURS)
@@ -322,6 +322,13 @@ def _managers():
         .distinct()
         .order_by("pk")
     )
+
+
+def _end_failure_run(sub: Subscription) -> None:
+    """A delivery succeeded: the run of failures is over (a history row, like every subscription change)."""
+    sub.consecutive_failures = 0
+    sub._change_reason = "Delivered: failure run ended"
+    sub.save(update_fields=["consecutive_failures", "updated_at"])
 
 
 def _count_failure(sub: Subscription) -> None:
