@@ -22,6 +22,7 @@ from appeasements.models import (
     RefundType,
 )
 from appeasements.selectors import refund_state
+from config.admin_history import ChangeReasonAdminMixin
 from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin
 from config.counting import EstimatedCountPaginator
 from issues.admin import OrderIssueAdmin
@@ -220,7 +221,7 @@ if not _lists_appeasements(OrderIssueAdmin):
 
 
 @admin.register(AppeasementReason)
-class AppeasementReasonAdmin(SimpleHistoryAdmin):
+class AppeasementReasonAdmin(ChangeReasonAdminMixin, SimpleHistoryAdmin):
     list_display = ("code", "description", "active")
     list_filter = ("active",)
     search_fields = ("code", "description")
@@ -233,7 +234,7 @@ class AppeasementReasonAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(RefundType)
-class RefundTypeAdmin(SimpleHistoryAdmin):
+class RefundTypeAdmin(ChangeReasonAdminMixin, SimpleHistoryAdmin):
     list_display = ("code", "description", "requires_payment_group", "ledger_source", "active")
     list_filter = ("active", "ledger_source")
 
@@ -245,7 +246,7 @@ class RefundTypeAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(AgentAppeasementLimit)
-class AgentAppeasementLimitAdmin(SimpleHistoryAdmin):
+class AgentAppeasementLimitAdmin(ChangeReasonAdminMixin, SimpleHistoryAdmin):
     list_display = ("agent", "limit")
     list_select_related = ("agent",)
     search_fields = ("=agent__username",)

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from config.admin_history import ChangeReasonAdminMixin
 from config.admin_mixins import ReadOnlyInline
 from config.errors import DomainError
 from orders.models import Order, OrderItem
@@ -181,7 +182,7 @@ class RecordReturnForm(forms.Form):
 
 
 @admin.register(ReturnReason)
-class ReturnReasonAdmin(SimpleHistoryAdmin):
+class ReturnReasonAdmin(ChangeReasonAdminMixin, SimpleHistoryAdmin):
     list_display = ("code", "kind", "description", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("code", "description")
