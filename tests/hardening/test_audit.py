@@ -11,6 +11,7 @@ from simple_history.models import registered_models
 
 from returns.models import AccountAPIKey
 from tests.factories import employee, issue_factory, order_with_items
+from tests.hardening.audit_helpers import Audit
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +55,7 @@ def drive_every_api_write(people):
     bo, mgr, cc = token_client(agent), token_client(manager), token_client(agent, "Bearer")
     _, key = AccountAPIKey.objects.create_key(name="storefront", account=ACCOUNT)
     start = timezone.now()  # test data above; every history row after this comes from an API write
+    audit = Audit()
     ok = []
     ok.append(
         bo.post(
@@ -116,11 +118,11 @@ def drive_every_api_write(people):
             format="json",
         )
     )
-    return start, ok
+    return start, ok, audit
 
 
 def test_every_api_write_leaves_history_with_actor_and_reason(people):
-    start, answers = drive_every_api_write(people)
+    start, answers, audit = drive_every_api_write(people)
     for r in answers:
         assert r.status_code < 300, r.content
     rows = history_since(start)
@@ -129,12 +131,16 @@ def test_every_api_write_leaves_history_with_actor_and_reason(people):
         label = f"{row.instance._meta.label} {row.history_type} {row.history_change_reason!r}"
         assert row.history_change_reason, label
         assert row.history_user_id is not None or "key" in row.history_change_reason.lower(), label
+    changed = audit.changed()
+    recorded = {(r.instance_type._meta.label, r.instance.pk) for r in rows}
+    assert not changed - recorded, f"rows changed without a history row: {sorted(changed - recorded)}"
 
 
 def test_refused_requests_leave_no_history(people, api, other_agent):
     done = order_with_items(items=2, unit_price=Decimal("20.00"), status="completed")
     issue = issue_factory(done, actor=people["agent"], assigned_to=people["agent"])
     before = history_count()
+    audit = Audit()
     url = f"/api/v1/orders/{done.order_id}/issues/{issue.issue_id}"
     refused = [
         api(None).patch(url, {"notes": "x", "updated_by": "emp_agent"}, format="json"),  # anonymous
@@ -149,6 +155,7 @@ def test_refused_requests_leave_no_history(people, api, other_agent):
     ]
     assert all(r.status_code >= 400 for r in refused), [r.status_code for r in refused]
     assert history_count() == before
+    audit.assert_nothing("refused API writes")
 
 
 def test_admin_assign_to_me_action_leaves_history_with_the_employee(admin_client_for_agent):
