@@ -10,7 +10,6 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from simple_history.admin import SimpleHistoryAdmin
 
 from appeasements import approvals, services
 from appeasements.models import (
@@ -23,8 +22,9 @@ from appeasements.models import (
 )
 from appeasements.selectors import refund_state
 from config.admin_history import ChangeReasonAdminMixin
-from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin
+from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin, SimpleHistoryAdmin
 from config.counting import EstimatedCountPaginator
+from config.errors import DomainError
 from issues.admin import OrderIssueAdmin
 from orders.admin import OrderAdmin
 
@@ -179,7 +179,7 @@ class AppeasementAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
                 note=form_data.get("note", ""),
             )
             return f"Appeasement {obj.appeasement_id}: {transition_name}d."
-        raise ValueError(transition_name)
+        raise DomainError(f"'{transition_name}' is not available here")  # e.g. request_approval: the service decides
 
 
 class AppeasementOrderInline(ReadOnlyInline):

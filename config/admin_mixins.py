@@ -5,7 +5,10 @@ from __future__ import annotations
 import typing
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
 from django_fsm.admin import FSMAdminMixin
+from simple_history import admin as history_admin
 
 from config.errors import DomainError
 
@@ -30,11 +33,33 @@ class ServiceFSMAdminMixin(FSMAdminMixin):
         self.message_user(request, message, level=messages.SUCCESS)
         return True
 
+    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
+        """The transition form, for those who may change the model: django-fsm-2 checks only the transition's
+        own permission, so a transition without one would be open to any staff member."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
+
     def get_fsm_label_by_name(self, obj, transition_name: str) -> str:
         try:
             return self.get_fsm_label(self._get_fsm_transition_by_name(obj=obj, transition_name=transition_name))
         except (AttributeError, TypeError, ValueError):
             return transition_name
+
+
+class SimpleHistoryAdmin(history_admin.SimpleHistoryAdmin):
+    """simple-history's admin, with its version pages read-only.
+
+    ``SIMPLE_HISTORY_REVERT_DISABLED`` only hides the Revert button: simple-history still saves a POST to a
+    version page (``<pk>/history/<version>/``) and checks only the *view* permission, so anyone who may read a
+    row could rewrite it with forged or old values, bypassing the services (and the workflow, DESIGN rule 4).
+    A version page here is for reading; every write goes through the change form, its actions and transitions.
+    """
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -17,10 +17,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
 from config import dashboard
-from config.admin_mixins import ServiceFSMAdminMixin
+from config.admin_mixins import ServiceFSMAdminMixin, SimpleHistoryAdmin
 from config.counting import EstimatedCountPaginator
 from config.errors import DomainError
 from config.people import is_manager

@@ -12,10 +12,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
 from appeasements.models import Appeasement
-from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin
+from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin, SimpleHistoryAdmin
 from config.counting import EstimatedCountPaginator
 from config.errors import DomainError
 from issues import sla

@@ -9,10 +9,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
-from simple_history.admin import SimpleHistoryAdmin
 
 from config.admin_history import ChangeReasonAdminMixin
-from config.admin_mixins import ReadOnlyInline
+from config.admin_mixins import ReadOnlyInline, SimpleHistoryAdmin
 from config.errors import DomainError
 from orders.models import Order, OrderItem
 from returns import services
