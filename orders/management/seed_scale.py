@@ -1,10 +1,13 @@
 """The bulk path of ``seed_demo`` for data at scale (``seed_demo --orders 200000``: about a million issues).
 
-With every batch of new orders (same transaction) it writes, with ``bulk_create_with_history``:
+With every batch of new orders (same transaction) it writes, each row with its history row:
 ``ISSUES_PER_ORDER`` issues in every status (SLA deadlines scheduled, one affected item), one or two notes
 each, a ledger refund for each resolved or closed issue, an appeasement with its refund on every fourth
 order and a whole-order return on every tenth completed one. Nothing is kept between batches, so memory
 stays flat however many orders there are. The small default demo keeps walking issues through the services.
+
+Rows are plain dicts by field ``attname`` (no model instances: building ~50,000 instances per batch, twice
+with their history instances, was most of the time) written by :class:`RowWriter`.
 """
 
 from __future__ import annotations
@@ -12,14 +15,183 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
+from simple_history.exceptions import NotHistoricalModelError
+from simple_history.utils import bulk_create_with_history, get_history_model_for_model
 
 ISSUES_PER_ORDER = 5
 CENT = Decimal("0.01")
 STATUS_PLAN = ["open", "investigating", "in_progress", "resolved", "closed", "open", "escalated", "investigating"]
+
+
+@dataclass
+class _Plan:
+    table: str
+    pk: str
+    sequence: str | None
+    attnames: list[str]
+    columns: list[str]
+    types: list[int]  # the columns' type oids: COPY in binary, no text to format or parse
+    defaults: list[tuple[str, object, bool]]  # (attname, value or factory, is a factory)
+    history_table: str | None
+    history_columns: list[str]
+    history_types: list[int]
+    history_index: list[int]  # positions of the tracked fields in a row's values
+
+
+def _column_types(table: str, columns: list[str]) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+            [connection.ops.quote_name(table)],
+        )
+        oids = dict(cursor.fetchall())
+    return [oids[c] for c in columns]
+
+
+class RowWriter:
+    """Writes plain rows (dicts by field attname) of a model and, where the model has history, one history row
+    each: what ``bulk_create_with_history`` writes (``history_type`` "+", the default user and change reason,
+    ``history_date`` from the row's ``_history_date`` or now), in the same transaction.
+
+    On PostgreSQL both go in with binary ``COPY`` (primary keys taken from the table's sequence first, so rows can
+    point at each other before they are written); elsewhere (SQLite in tests) through
+    ``bulk_create_with_history`` itself. Either way the row dicts get their primary key and every default
+    filled in (``issue_id``, ``order_item_id``, ...). Keys starting with ``_`` are not columns.
+    """
+
+    def __init__(self, *, history: bool, user, reason: str = "Demo data") -> None:
+        self.history = history and getattr(settings, "SIMPLE_HISTORY_ENABLED", True)
+        self.user = user
+        self.reason = reason
+        self.copy = connection.vendor == "postgresql"
+        self._plans: dict[type, _Plan] = {}
+
+    def write(self, model, rows: list[dict]) -> list[dict]:
+        if rows:
+            (self._copy if self.copy else self._orm)(model, rows)
+        return rows
+
+    # ------------------------------------------------------------------ PostgreSQL: COPY
+    def _plan(self, model) -> _Plan:
+        plan = self._plans.get(model)
+        if plan is not None:
+            return plan
+        meta = model._meta
+        fields = meta.concrete_fields
+        defaults = []
+        for f in fields:
+            if f.primary_key:
+                continue
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                defaults.append((f.attname, timezone.now, True))
+            elif callable(f.default) and f.has_default():
+                defaults.append((f.attname, f.default, True))
+            else:
+                defaults.append((f.attname, f.get_default(), False))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+            sequence = cursor.fetchone()[0]
+        attnames = [f.attname for f in fields]
+        columns = [f.column for f in fields]
+        history_table, history_columns, history_types, history_index = None, [], [], []
+        if self.history:
+            try:
+                history_model = get_history_model_for_model(model)
+            except NotHistoricalModelError:
+                history_model = None
+            if history_model is not None:
+                tracked = [f.attname for f in history_model.tracked_fields]
+                extra = {"history_date", "history_change_reason", "history_type", "history_user"}
+                rest = {
+                    f.name
+                    for f in history_model._meta.concrete_fields
+                    if f.attname not in tracked and not f.primary_key and f.name not in extra
+                }
+                if rest:  # fields this writer does not know how to fill (custom historical fields)
+                    raise NotImplementedError(f"{history_model.__name__} has fields {sorted(rest)}")
+                user = history_model._meta.get_field("history_user").column
+                history_table = history_model._meta.db_table
+                history_columns = [
+                    *(history_model._meta.get_field(a).column for a in tracked),
+                    "history_date",
+                    "history_change_reason",
+                    "history_type",
+                    user,
+                ]
+                history_types = _column_types(history_table, history_columns)
+                history_index = [attnames.index(a) for a in tracked]
+        plan = _Plan(
+            table=meta.db_table,
+            pk=meta.pk.attname,
+            sequence=sequence,
+            attnames=attnames,
+            columns=columns,
+            types=_column_types(meta.db_table, columns),
+            defaults=defaults,
+            history_table=history_table,
+            history_columns=history_columns,
+            history_types=history_types,
+            history_index=history_index,
+        )
+        self._plans[model] = plan
+        return plan
+
+    def _copy(self, model, rows: list[dict]) -> None:
+        plan = self._plan(model)
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            missing = [row for row in rows if row.get(plan.pk) is None]
+            if missing:  # one round trip for the keys: the rows can point at each other before COPY
+                cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [plan.sequence, len(missing)])
+                for row, (pk,) in zip(missing, cursor.fetchall(), strict=True):
+                    row[plan.pk] = pk
+            values = []
+            for row in rows:
+                for attname, default, factory in plan.defaults:
+                    if attname not in row:
+                        row[attname] = (now if default is timezone.now else default()) if factory else default
+                values.append(tuple([row[a] for a in plan.attnames]))
+            with cursor.copy(f"COPY {plan.table} ({', '.join(plan.columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(plan.types)
+                for value in values:
+                    copy.write_row(value)
+            if plan.history_table is None:
+                return
+            user_id, reason, index = getattr(self.user, "pk", None), self.reason, plan.history_index
+            sql = f"COPY {plan.history_table} ({', '.join(plan.history_columns)}) FROM STDIN (FORMAT BINARY)"
+            with cursor.copy(sql) as copy:
+                copy.set_types(plan.history_types)
+                for row, value in zip(rows, values, strict=True):
+                    copy.write_row([*(value[i] for i in index), row.get("_history_date", now), reason, "+", user_id])
+
+    # ------------------------------------------------------------------ elsewhere: bulk_create_with_history
+    def _orm(self, model, rows: list[dict]) -> None:
+        objs = []
+        for row in rows:
+            obj = model(**{k: v for k, v in row.items() if not k.startswith("_")})
+            if "_history_date" in row:
+                obj._history_date = row["_history_date"]
+            objs.append(obj)
+        try:
+            get_history_model_for_model(model)
+            tracked = True
+        except NotHistoricalModelError:
+            tracked = False
+        if self.history and tracked:
+            bulk_create_with_history(objs, model, default_user=self.user, default_change_reason=self.reason)
+        else:
+            model.objects.bulk_create(objs)
+        attnames = [f.attname for f in model._meta.concrete_fields]
+        for row, obj in zip(rows, objs, strict=True):
+            row.update((a, getattr(obj, a)) for a in attnames)
 
 
 class ScaleWriter:
@@ -32,10 +204,14 @@ class ScaleWriter:
         self.rows: dict[str, int] = defaultdict(int)
         self.agents = [command.employees["emp_cs_001"][0], command.employees["emp_cs_002"][0]]
         self.manager = command.manager
-        self.reasons = list(AppeasementReason.objects.order_by("pk"))
-        self.refund_type = RefundType.objects.filter(requires_payment_group=True).order_by("pk").first()
-        self.refund_type = self.refund_type or RefundType.objects.order_by("pk").first()
-        self.return_reasons = list(ReturnReason.objects.filter(kind=ReasonKind.RETURN, is_active=True).order_by("pk"))
+        self.reasons = list(AppeasementReason.objects.order_by("pk").values_list("pk", flat=True))
+        refund_type = RefundType.objects.filter(requires_payment_group=True).order_by("pk").first()
+        self.refund_type = refund_type or RefundType.objects.order_by("pk").first()
+        self.return_reasons = list(
+            ReturnReason.objects.filter(kind=ReasonKind.RETURN, is_active=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
 
     def count(self, n: int, name: str = "orders") -> None:
         self.rows[name] += n
@@ -57,174 +233,173 @@ class ScaleWriter:
         )
 
     # ------------------------------------------------------------------ one batch of orders
-    def write_batch(self, order_ids: list[str]) -> None:
+    def write_batch(self, orders: list[dict], items: dict[int, list[dict]], payments: dict[int, dict]) -> None:
+        """``orders``, their ``items`` and ``payments`` (by order pk): the rows just written for this batch."""
         from appeasements.models import Appeasement, AppeasementRefund, AppeasementState
         from issues import sla
         from issues.models import IssueNote, IssueStatus, IssueType, OrderIssue
-        from orders.models import Order, OrderItem, OrderStatus, Payment, Refund, RefundCause, RefundStatus
+        from orders.models import OrderStatus, Refund, RefundCause, RefundStatus
         from returns.models import Return, ReturnChannel, ReturnLine, ReturnScope
 
         now = timezone.now()
-        bulk = self.cmd.bulk
-        orders = list(
-            Order.objects.filter(order_id__in=order_ids)
-            .order_by("pk")
-            .only("pk", "order_id", "status", "currency", "customer_id", "order_total", "created_at")
-        )
-        items = defaultdict(list)
-        for item in OrderItem.objects.filter(order__in=orders).order_by("order_id", "line_number"):
-            items[item.order_id].append(item)
-        payments = {p.order_id: p for p in Payment.objects.filter(order__in=orders)}
+        write = self.cmd.writer.write
         types = list(IssueType.values)
         priorities = ["low", "medium", "medium", "high", "critical"]
+        agents = [a.pk for a in self.agents]
 
-        issues, plans = [], []
+        issues, links = [], []
         for order in orders:
-            rnd = random.Random(order.pk)
+            pk = order["id"]
+            rnd = random.Random(pk)
+            order_items = items[pk]
             for n in range(ISSUES_PER_ORDER):
-                status = STATUS_PLAN[(order.pk * ISSUES_PER_ORDER + n) % len(STATUS_PLAN)]
-                created = min(order.created_at + timedelta(hours=rnd.randint(1, 240)), now - timedelta(minutes=5))
-                assignee = self.agents[(order.pk + n) % 2]
-                issue = OrderIssue(
-                    order=order,
-                    issue_type=types[(order.pk + n) % len(types)],
-                    title=f"[scale] {types[(order.pk + n) % len(types)].replace('_', ' ')} on {order.order_id}",
-                    description="Customer called about this order.",
-                    status=status,
-                    priority=rnd.choice(priorities),
-                    assigned_to=assignee,
-                    created_by=assignee,
-                    created_at=created,
-                    customer_satisfied=(rnd.random() < 0.8) if status in ("resolved", "closed") else None,
-                    follow_up_required=status == "in_progress" and rnd.random() < 0.3,
-                )
-                if issue.follow_up_required:
-                    issue.follow_up_date = now + timedelta(hours=rnd.randint(-20, 48))
+                status = STATUS_PLAN[(pk * ISSUES_PER_ORDER + n) % len(STATUS_PLAN)]
+                created = min(order["created_at"] + timedelta(hours=rnd.randint(1, 240)), now - timedelta(minutes=5))
+                assignee = agents[(pk + n) % 2]
+                issue_type = types[(pk + n) % len(types)]
+                issue = {
+                    "order_id": pk,
+                    "issue_type": issue_type,
+                    "title": f"[scale] {issue_type.replace('_', ' ')} on {order['order_id']}",
+                    "description": "Customer called about this order.",
+                    "status": status,
+                    "priority": rnd.choice(priorities),
+                    "assigned_to_id": assignee,
+                    "created_by_id": assignee,
+                    "created_at": created,
+                    "customer_satisfied": (rnd.random() < 0.8) if status in ("resolved", "closed") else None,
+                    "follow_up_required": status == "in_progress" and rnd.random() < 0.3,
+                    "_history_date": created,
+                    "_order": order,
+                }
+                if issue["follow_up_required"]:
+                    issue["follow_up_date"] = now + timedelta(hours=rnd.randint(-20, 48))
                 if status != IssueStatus.OPEN:
-                    issue.first_response_at = created + timedelta(minutes=rnd.randint(5, 600))
+                    issue["first_response_at"] = created + timedelta(minutes=rnd.randint(5, 600))
                 if status in (IssueStatus.RESOLVED, IssueStatus.CLOSED):
-                    issue.resolved_at = min(created + timedelta(hours=rnd.randint(2, 96)), now)
-                    issue.resolution_description = "Partial refund for the affected item."
+                    issue["resolved_at"] = min(created + timedelta(hours=rnd.randint(2, 96)), now)
+                    issue["resolution_description"] = "Partial refund for the affected item."
                 if status == IssueStatus.CLOSED:
-                    issue.closed_at = issue.resolved_at
-                sla.schedule(issue)
-                issue._history_date = created
+                    issue["closed_at"] = issue["resolved_at"]
+                deadlines = SimpleNamespace(priority=issue["priority"], created_at=created, sla_paused=None)
+                sla.schedule(deadlines)  # the same deadlines OrderIssue.save() would schedule
+                issue["first_response_due_at"] = deadlines.first_response_due_at
+                issue["resolution_due_at"] = deadlines.resolution_due_at
                 issues.append(issue)
-                plans.append(items[order.pk][n % len(items[order.pk])] if items[order.pk] else None)
-        bulk(issues, OrderIssue)
-        through = OrderIssue.affected_items.through
-        links = [
-            through(orderissue_id=i.pk, orderitem_id=item.pk) for i, item in zip(issues, plans, strict=True) if item
-        ]
-        through.objects.bulk_create(links)
+                if order_items:
+                    links.append((issue, order_items[n % len(order_items)]))
+        write(OrderIssue, issues)
+        links = [{"orderissue_id": issue["id"], "orderitem_id": item["id"]} for issue, item in links]
+        write(OrderIssue.affected_items.through, links)
 
         notes, refunds = [], []
         for issue in issues:
+            author = issue["assigned_to_id"]
+            body = "Customer contacted by phone; details recorded."
             notes.append(
-                IssueNote(
-                    issue=issue,
-                    author=issue.assigned_to,
-                    body="Customer contacted by phone; details recorded.",
-                    created_at=issue.created_at,
-                )
+                {"issue_id": issue["id"], "author_id": author, "body": body, "created_at": issue["created_at"]}
             )
-            if issue.resolved_at is not None:
-                notes.append(
-                    IssueNote(
-                        issue=issue,
-                        author=issue.assigned_to,
-                        body="Refund issued for the affected item.",
-                        created_at=issue.resolved_at,
-                    )
-                )
+            resolved = issue.get("resolved_at")
+            if resolved is not None:
+                body = "Refund issued for the affected item."
+                notes.append({"issue_id": issue["id"], "author_id": author, "body": body, "created_at": resolved})
+                order = issue["_order"]
                 refunds.append(
-                    Refund(
-                        order=issue.order,
-                        amount=min(Decimal("1.00"), (issue.order.order_total / 10).quantize(CENT)),
-                        currency=issue.order.currency,
-                        source="merchant",
-                        cause_type=RefundCause.ISSUE,
-                        cause_id=issue.issue_id,
-                        reason="Refund issued for the affected item.",
-                        status=RefundStatus.COMPLETED,
-                        requested_by=issue.assigned_to,
-                        created_at=issue.resolved_at,
-                        processed_at=issue.resolved_at,
-                    )
+                    {
+                        "order_id": order["id"],
+                        "amount": min(Decimal("1.00"), (order["order_total"] / 10).quantize(CENT)),
+                        "currency": order["currency"],
+                        "source": "merchant",
+                        "cause_type": RefundCause.ISSUE,
+                        "cause_id": issue["issue_id"],
+                        "reason": body,
+                        "status": RefundStatus.COMPLETED,
+                        "requested_by_id": author,
+                        "created_at": resolved,
+                        "processed_at": resolved,
+                    }
                 )
-        bulk(notes, IssueNote)
+        write(IssueNote, notes)
 
         appeasements, returns = [], []
         for order in orders:
-            if order.pk % 4 == 0 and self.reasons:
+            pk = order["id"]
+            if pk % 4 == 0 and self.reasons:
                 appeasements.append(
-                    Appeasement(
-                        order=order,
-                        profile_id=order.customer_id or "cust",
-                        agent=self.agents[order.pk % 2],
-                        reason=self.reasons[order.pk % len(self.reasons)],
-                        notes="Goodwill credit for the delay.",
-                        state=AppeasementState.SUBMITTED,
-                        created_at=order.created_at + timedelta(days=1),
-                        submitted_at=order.created_at + timedelta(days=1),
-                    )
+                    {
+                        "order_id": pk,
+                        "profile_id": order["customer_id"] or "cust",
+                        "agent_id": agents[pk % 2],
+                        "reason_id": self.reasons[pk % len(self.reasons)],
+                        "notes": "Goodwill credit for the delay.",
+                        "state": AppeasementState.SUBMITTED,
+                        "created_at": order["created_at"] + timedelta(days=1),
+                        "submitted_at": order["created_at"] + timedelta(days=1),
+                        "_order": order,
+                    }
                 )
-            if order.status == OrderStatus.COMPLETED and order.pk % 10 == 0 and self.return_reasons:
+            if order["status"] == OrderStatus.COMPLETED and pk % 10 == 0 and self.return_reasons:
                 returns.append(
-                    Return(
-                        order=order,
-                        scope=ReturnScope.ORDER,
-                        reason=self.return_reasons[order.pk % len(self.return_reasons)],
-                        message="Customer sent the order back.",
-                        currency=order.currency,
-                        created_via=ReturnChannel.ADMIN,
-                        created_by=self.manager,
-                        created_by_label=self.manager.username,
-                        created_at=order.created_at + timedelta(days=3),
-                    )
+                    {
+                        "order_id": pk,
+                        "scope": ReturnScope.ORDER,
+                        "reason_id": self.return_reasons[pk % len(self.return_reasons)],
+                        "message": "Customer sent the order back.",
+                        "currency": order["currency"],
+                        "created_via": ReturnChannel.ADMIN,
+                        "created_by_id": self.manager.pk,
+                        "created_by_label": self.manager.username,
+                        "created_at": order["created_at"] + timedelta(days=3),
+                    }
                 )
-        bulk(appeasements, Appeasement)
+        write(Appeasement, appeasements)
         appeasement_refunds = []
         for appeasement in appeasements:
-            refund = Refund(
-                order=appeasement.order,
-                amount=min(Decimal("2.00"), (appeasement.order.order_total / 10).quantize(CENT)),
-                currency=appeasement.order.currency,
-                source="store_credit",
-                cause_type=RefundCause.APPEASEMENT,
-                cause_id=appeasement.appeasement_id,
-                reason="Goodwill credit for the delay.",
-                status=RefundStatus.COMPLETED,
-                requested_by=appeasement.agent,
-                created_at=appeasement.created_at,
-                processed_at=appeasement.created_at,
-            )
+            order = appeasement["_order"]
+            refund = {
+                "order_id": order["id"],
+                "amount": min(Decimal("2.00"), (order["order_total"] / 10).quantize(CENT)),
+                "currency": order["currency"],
+                "source": "store_credit",
+                "cause_type": RefundCause.APPEASEMENT,
+                "cause_id": appeasement["appeasement_id"],
+                "reason": "Goodwill credit for the delay.",
+                "status": RefundStatus.COMPLETED,
+                "requested_by_id": appeasement["agent_id"],
+                "created_at": appeasement["created_at"],
+                "processed_at": appeasement["created_at"],
+            }
             refunds.append(refund)
-            payment = payments.get(appeasement.order_id)
+            payment = payments.get(order["id"])
             appeasement_refunds.append(
-                AppeasementRefund(
-                    appeasement=appeasement,
-                    refund_type=self.refund_type,
-                    payment_group_id=payment.payment_group_id if payment else "",
-                    payment=payment,
-                    amount=refund.amount,
-                    currency_code=refund.currency,
-                    state="COMPLETE",
-                    ledger_refund=refund,
-                    created_at=appeasement.created_at,
-                )
+                {
+                    "appeasement_id": appeasement["id"],
+                    "refund_type_id": self.refund_type.pk if self.refund_type else None,
+                    "payment_group_id": payment["payment_group_id"] if payment else "",
+                    "payment_id": payment["id"] if payment else None,
+                    "amount": refund["amount"],
+                    "currency_code": refund["currency"],
+                    "state": "COMPLETE",
+                    "created_at": appeasement["created_at"],
+                    "_refund": refund,
+                }
             )
-        bulk(refunds, Refund)
+        write(Refund, refunds)
         for appeasement_refund in appeasement_refunds:
-            appeasement_refund.ledger_refund_id = appeasement_refund.ledger_refund.pk
-        bulk(appeasement_refunds, AppeasementRefund)
-        bulk(returns, Return)
+            appeasement_refund["ledger_refund_id"] = appeasement_refund["_refund"]["id"]
+        write(AppeasementRefund, appeasement_refunds)
+        write(Return, returns)
         lines = [
-            ReturnLine(return_obj=r, order_item=item, quantity=item.quantity, amount=item.line_total)
+            {
+                "return_obj_id": r["id"],
+                "order_item_id": item["id"],
+                "quantity": item["quantity"],
+                "amount": item["_total"],
+            }
             for r in returns
-            for item in items[r.order_id]
+            for item in items[r["order_id"]]
         ]
-        bulk(lines, ReturnLine)
+        write(ReturnLine, lines)
         for name, n in (
             ("issues", len(issues)),
             ("issue_items", len(links)),

@@ -1,7 +1,8 @@
 """Demo data: categories, employees with known passwords, orders in every status.
 
 Repeatable: orders have deterministic ids (7xxx-xxxx-xxxxx) and existing ones are skipped. Rows
-are written in batches with ``bulk_create_with_history`` so history stays complete at scale.
+are written in batches, each with its history row (``seed_scale.RowWriter``: ``COPY`` on PostgreSQL,
+``bulk_create_with_history`` elsewhere), so history stays complete at scale.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import argparse
 import random
 import time
 import zlib
+from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -87,7 +89,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-history",
             action="store_true",
-            help="Scale path without history rows (plain bulk_create): only to measure what history costs.",
+            help="Write the same rows without history rows: only to measure what history costs.",
         )
 
     def handle(self, *args, orders: int, batch: int, refunds: int | None, issues: int | None, **options):
@@ -96,22 +98,25 @@ class Command(BaseCommand):
         use_scale = options.get("scale")
         self.scale = scale.ScaleWriter(self) if (orders >= SCALE_FROM if use_scale is None else use_scale) else None
         self.with_history = not options.get("no_history")
-        self.seed_orders(orders, batch)
+        self.writer = scale.RowWriter(history=self.with_history, user=self.manager)
+        if self.scale is not None and connection.vendor == "postgresql":
+            # This session only: a commit does not wait for its WAL to reach the disk. A crash may lose the last
+            # batches (never half of one); the seed is repeatable and writes them again.
+            with connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit TO off")
+            try:
+                self.seed_orders(orders, batch)
+            finally:
+                with connection.cursor() as cursor:
+                    cursor.execute("RESET synchronous_commit")
+        else:
+            self.seed_orders(orders, batch)
         if self.scale is not None:
             self.scale.report()
             return self.print_logins()
         self.seed_refunds(refunds if refunds is not None else min(max(orders // 10, 3), 200))
         self.seed_issues(issues if issues is not None else min(max(orders // 3, 6), 300))
         self.print_logins()
-
-    def bulk(self, objs: list, model, reason: str = "Demo data") -> None:
-        """``bulk_create_with_history`` (or plain ``bulk_create`` with ``--no-history``, to measure its cost)."""
-        if not objs:
-            return
-        if getattr(self, "with_history", True):
-            bulk_create_with_history(objs, model, default_user=self.manager, default_change_reason=reason)
-        else:
-            model.objects.bulk_create(objs)
 
     # ------------------------------------------------------------------ employees and categories
     def seed_employees(self):
@@ -146,8 +151,6 @@ class Command(BaseCommand):
             if todo:
                 with transaction.atomic():
                     created += self.write_batch(todo)
-                    if self.scale is not None:
-                        self.scale.write_batch([demo_order_id(i) for i in todo])
             done = indexes[-1]
             if total >= batch or done == total:
                 rate = created / max(time.monotonic() - started, 1e-6)
@@ -156,36 +159,38 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{created} new demo orders, {total - created} already there"))
 
     def write_batch(self, indexes: list[int]) -> int:
+        """New orders with their items, payments and shipments, as plain rows (see ``seed_scale.RowWriter``);
+        on the bulk path the batch's issues, notes, refunds, appeasements and returns follow."""
         now = timezone.now()
-        orders, lines, payments, shipments = [], [], [], []
+        orders, items, payments, shipments = [], defaultdict(list), {}, []
         statuses = [s for s, _ in STATUS_WEIGHTS]
         weights = [w for _, w in STATUS_WEIGHTS]
+        products = [(cat, p) for cat, ps in CATEGORIES.items() for p in ps]
         for index in indexes:
             rnd = random.Random(index)
             first, last = rnd.choice(FIRST), rnd.choice(LAST)
             city, state, zip_code = rnd.choice(CITIES)
             status = rnd.choices(statuses, weights)[0]
             created_at = now - timedelta(days=rnd.randint(0, 90), minutes=rnd.randint(0, 1440))
-            order = Order(
-                order_id=demo_order_id(index),
-                status=status,
-                currency="USD",
-                channel=rnd.choice([12, 12, 14]),
-                customer_id=f"cust{index % 5000:05d}",
-                customer_first_name=first,
-                customer_last_name=last,
-                customer_email=f"{first.lower()}.{last.lower()}{index % 5000}@example.com",
-                customer_phone=f"555-{rnd.randint(100, 999)}-{rnd.randint(1000, 9999)}",
-                ship_to_street1=f"{rnd.randint(1, 9999)} Main St",
-                ship_to_city=city,
-                ship_to_state=state,
-                ship_to_zip_code=zip_code,
-                ship_to_country="USA",
-                created_at=created_at,
-            )
+            order = {
+                "order_id": demo_order_id(index),
+                "status": status,
+                "currency": "USD",
+                "channel": rnd.choice([12, 12, 14]),
+                "customer_id": f"cust{index % 5000:05d}",
+                "customer_first_name": first,
+                "customer_last_name": last,
+                "customer_email": f"{first.lower()}.{last.lower()}{index % 5000}@example.com",
+                "customer_phone": f"555-{rnd.randint(100, 999)}-{rnd.randint(1000, 9999)}",
+                "ship_to_street1": f"{rnd.randint(1, 9999)} Main St",
+                "ship_to_city": city,
+                "ship_to_state": state,
+                "ship_to_zip_code": zip_code,
+                "ship_to_country": "USA",
+                "created_at": created_at,
+            }
             subtotal = tax_total = Decimal("0.00")
             order_lines = []
-            products = [(cat, p) for cat, ps in CATEGORIES.items() for p in ps]
             for line_number, (cat, (name, size, price)) in enumerate(rnd.sample(products, rnd.randint(1, 4)), 1):
                 quantity = rnd.randint(1, 6)
                 unit_price = Decimal(price)
@@ -194,62 +199,55 @@ class Command(BaseCommand):
                 subtotal += quantity * unit_price - discount
                 tax_total += tax
                 order_lines.append(
-                    OrderItem(
-                        line_number=line_number,
-                        sku=f"{1538900 + zlib.crc32(name.encode()) % 1000}",
-                        item_id=str(1000000000 + line_number),
-                        store_item_name=name,
-                        category=self.categories[cat],
-                        store_item_size=size,
-                        quantity=quantity,
-                        unit_price=unit_price,
-                        discount=discount,
-                        tax=tax,
-                        created_at=created_at,
-                    )
+                    {
+                        "line_number": line_number,
+                        "sku": f"{1538900 + zlib.crc32(name.encode()) % 1000}",
+                        "item_id": str(1000000000 + line_number),
+                        "store_item_name": name,
+                        "category_id": self.categories[cat].pk,
+                        "store_item_size": size,
+                        "quantity": quantity,
+                        "unit_price": unit_price,
+                        "discount": discount,
+                        "tax": tax,
+                        "created_at": created_at,
+                        "_total": quantity * unit_price - discount + tax,  # OrderItem.line_total
+                    }
                 )
-            order.subtotal, order.tax_total, order.order_total = subtotal, tax_total, subtotal + tax_total
-            orders.append(order)
-            lines.append(order_lines)
-            payments.append(
-                Payment(
-                    payment_group_id=f"pg{index}",
-                    payment_method=rnd.choice(["Visa", "Mastercard", "Amex", "PayPal"]),
-                    amount=order.order_total,
-                    currency="USD",
-                    created_at=created_at,
-                )
-            )
+            order["subtotal"], order["tax_total"], order["order_total"] = subtotal, tax_total, subtotal + tax_total
+            payment = {
+                "payment_group_id": f"pg{index}",
+                "payment_method": rnd.choice(["Visa", "Mastercard", "Amex", "PayPal"]),
+                "amount": order["order_total"],
+                "currency": "USD",
+                "created_at": created_at,
+            }
+            shipment = None
             if status in (OrderStatus.IN_PROGRESS, OrderStatus.COMPLETED):
-                shipments.append(
-                    Shipment(
-                        carrier=rnd.choice(["USPS", "FedEx", "UPS"]),
-                        tracking_number=f"9400{index:012d}",
-                        status="delivered" if status == OrderStatus.COMPLETED else "in_transit",
-                        shipped_date=created_at + timedelta(days=1),
-                    )
-                )
-            else:
-                shipments.append(None)
+                shipment = {
+                    "carrier": rnd.choice(["USPS", "FedEx", "UPS"]),
+                    "tracking_number": f"9400{index:012d}",
+                    "status": "delivered" if status == OrderStatus.COMPLETED else "in_transit",
+                    "shipped_date": created_at + timedelta(days=1),
+                }
+            orders.append(order)
+            shipments.append((order, order_lines, payment, shipment))
 
-        self.bulk(orders, Order)
-        saved = {o.order_id: o for o in Order.objects.filter(order_id__in=[o.order_id for o in orders])}
-        items, pays, ships = [], [], []
-        for order, order_lines, payment, shipment in zip(orders, lines, payments, shipments, strict=True):
-            parent = saved[order.order_id]
+        self.writer.write(Order, orders)  # each row gets its pk
+        for order, order_lines, payment, shipment in shipments:
             for line in order_lines:
-                line.order = parent
-                items.append(line)
-            payment.order = parent
-            pays.append(payment)
+                line["order_id"] = order["id"]
+            items[order["id"]] = order_lines
+            payment["order_id"] = order["id"]
+            payments[order["id"]] = payment
             if shipment is not None:
-                shipment.order = parent
-                ships.append(shipment)
-        self.bulk(items, OrderItem)
-        self.bulk(pays, Payment)
-        self.bulk(ships, Shipment)
+                shipment["order_id"] = order["id"]
+        item_rows = self.writer.write(OrderItem, [line for lines in items.values() for line in lines])
+        self.writer.write(Payment, list(payments.values()))
+        ship_rows = self.writer.write(Shipment, [s for *_, s in shipments if s is not None])
         if self.scale is not None:
-            self.scale.count(len(orders) + len(items) + len(pays) + len(ships))
+            self.scale.count(len(orders) + len(item_rows) + len(payments) + len(ship_rows))
+            self.scale.write_batch(orders, items, payments)
         return len(orders)
 
     # ------------------------------------------------------------------ refunds, through the ledger
