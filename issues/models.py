@@ -411,3 +411,37 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} -> {self.recipient_id or self.recipient_email}"
+
+
+class IssueMetricsRollup(models.Model):
+    """Derived data for :func:`issues.selectors.issue_metrics` on PostgreSQL: per UTC day an issue was created,
+    how many issues (``n``) count under ``metric``/``key`` (status, priority, type, satisfaction, resolved,
+    SLA outcome class, affected SKU or category, and refunds by source and currency with their ``amount``).
+    Kept by database triggers on every write (services, bulk paths, ``QuerySet.update``); see issues/metrics.py.
+    Rebuilt from scratch by ``manage.py issue_metrics_rebuild``."""
+
+    day = models.DateField()
+    metric = models.CharField(max_length=16)
+    key = models.CharField(max_length=255)
+    n = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "metric", "key"], name="issue_metrics_rollup_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.metric}={self.key}: {self.n}"
+
+
+class IssueMetricsCustomer(models.Model):
+    """Derived data: issues per customer e-mail over all time (an upper bound for any date range), kept by
+    triggers beside :class:`IssueMetricsRollup`."""
+
+    email = models.CharField(max_length=254, primary_key=True)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["-n", "email"], name="issue_metrics_customer_n_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.n}"

@@ -1,0 +1,569 @@
+"""Issue metrics at scale on PostgreSQL: a rollup kept by triggers, live queries for what depends on the range
+ends and on *now*.
+
+:class:`~issues.models.IssueMetricsRollup` holds, per UTC day of creation, how many issues count under each
+(metric, key): ``total``, ``status``, ``priority``, ``type``, ``answered``, ``satisfied``, ``resolved``; ``sla``
+(see below); ``sku`` and ``category`` (distinct issues per affected SKU / category id); ``refund``
+(``source|currency``: non-failed issue refunds, with their ``amount``). :class:`~issues.models.IssueMetricsCustomer`
+holds issues per customer e-mail over all time. Triggers keep both right on every write, whoever writes
+(services, bulk paths, ``QuerySet.update``, raw SQL); :func:`rebuild` recomputes them from scratch.
+
+**SLA.** Whether an issue counts as breached depends on *now*, but monotonically: for an issue not waiting on
+the customer, each clock is either settled (first response given; resolved or closed) or breaches once *now*
+passes its deadline. The rollup's ``sla`` key is ``<settle day>|<first response breached><resolution
+breached>``: the outcome once *now* is past both open deadlines (the settle day is the later deadline's day,
+empty when nothing is open). Issues whose settle day is before today are read from the rollup; the others (a
+deadline today or later, or waiting on the customer) are evaluated live with the same expressions as
+:func:`issues.selectors.issue_metrics_reference`, through partial indexes.
+
+**Ranges.** Whole UTC days inside ``[created_after, created_before)`` come from the rollup; the partial days at
+the ends are counted live. Percentiles read two rows each through an index on ``resolved_at - created_at``.
+Top customers: the customers with most issues of all time, with exact counts in the range, when no other customer
+can reach the tenth of them; a live count over the range otherwise. Ten queries, as the reference.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db import connection
+
+ROLLUP = "issues_issuemetricsrollup"
+CUSTOMERS = "issues_issuemetricscustomer"
+
+INSTALL_SQL = r"""
+CREATE OR REPLACE FUNCTION issue_metrics_day(ts timestamptz) RETURNS date
+    LANGUAGE sql IMMUTABLE AS $$ SELECT (ts AT TIME ZONE 'UTC')::date $$;
+
+-- The issue's own keys (everything but its items, refunds and customer).
+CREATE OR REPLACE FUNCTION issue_metrics_keys(i issues_orderissue) RETURNS TABLE(metric text, key text)
+    LANGUAGE sql STABLE AS $$
+SELECT v.metric, v.key FROM (VALUES
+    ('total', ''),
+    ('status', i.status::text),
+    ('priority', i.priority::text),
+    ('type', i.issue_type::text),
+    ('answered', CASE WHEN i.customer_satisfied IS NOT NULL THEN '' END),
+    ('satisfied', CASE WHEN i.customer_satisfied THEN '' END),
+    ('resolved', CASE WHEN i.resolved_at IS NOT NULL THEN '' END),
+    ('sla', CASE WHEN NOT coalesce(i.sla_paused_since IS NOT NULL AND i.follow_up_date > i.sla_paused_since, false)
+        THEN coalesce(to_char(issue_metrics_day(greatest(
+                CASE WHEN i.first_response_at IS NULL THEN i.first_response_due_at END,
+                CASE WHEN coalesce(i.resolved_at, i.closed_at) IS NULL THEN i.resolution_due_at END)),
+            'YYYY-MM-DD'), '')
+            || '|' || (CASE WHEN i.first_response_at IS NULL THEN i.first_response_due_at IS NOT NULL
+                            ELSE coalesce(i.first_response_at > i.first_response_due_at, false) END)::int
+            || (CASE WHEN coalesce(i.resolved_at, i.closed_at) IS NULL THEN i.resolution_due_at IS NOT NULL
+                     ELSE coalesce(i.resolution_due_at < coalesce(i.resolved_at, i.closed_at), false) END)::int
+    END)
+) AS v(metric, key) WHERE v.key IS NOT NULL
+$$;
+
+-- What the issue counts for through other tables: distinct SKUs and categories of its items, its refunds.
+CREATE OR REPLACE FUNCTION issue_metrics_linked(pk bigint, public_id text)
+    RETURNS TABLE(metric text, key text, n bigint, amount numeric) LANGUAGE sql STABLE AS $$
+SELECT 'sku', it.sku::text, 1::bigint, 0::numeric
+FROM issues_orderissue_affected_items m JOIN orders_orderitem it ON it.id = m.orderitem_id
+WHERE m.orderissue_id = pk GROUP BY it.sku
+UNION ALL
+SELECT 'category', it.category_id::text, 1, 0
+FROM issues_orderissue_affected_items m JOIN orders_orderitem it ON it.id = m.orderitem_id
+WHERE m.orderissue_id = pk AND it.category_id IS NOT NULL GROUP BY it.category_id
+UNION ALL
+SELECT 'refund', r.source || '|' || r.currency, count(*), sum(r.amount)
+FROM orders_refund r WHERE r.cause_type = 'issue' AND r.cause_id = public_id AND r.status <> 'failed'
+GROUP BY r.source, r.currency
+$$;
+
+-- PL/pgSQL rather than SQL functions: their plans are cached for the session (a SQL function called per row
+-- is planned on every call: milliseconds per issue).
+{issue_trigger}
+-- Affected items: the distinct SKU / category sets of the touched issues before and after the statement.
+CREATE OR REPLACE FUNCTION issue_metrics_links_trg() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO issues_issuemetricsrollup AS r (day, metric, key, n, amount)
+    SELECT issue_metrics_day(i.created_at) AS day, x.metric, x.key, sum(x.n), 0 FROM (
+        SELECT DISTINCT m.orderissue_id, v.metric, v.key, 1 AS n
+        FROM issues_orderissue_affected_items m JOIN orders_orderitem it ON it.id = m.orderitem_id
+        CROSS JOIN LATERAL (VALUES ('sku', it.sku::text), ('category', it.category_id::text)) v(metric, key)
+        WHERE v.key IS NOT NULL AND m.orderissue_id IN (SELECT orderissue_id FROM changed_links)
+        UNION ALL
+        SELECT DISTINCT b.orderissue_id, v.metric, v.key, -1
+        FROM (
+            SELECT m.orderissue_id, m.orderitem_id FROM issues_orderissue_affected_items m
+            WHERE m.orderissue_id IN (SELECT orderissue_id FROM changed_links)
+                AND (TG_OP = 'DELETE' OR m.id NOT IN (SELECT id FROM changed_links))
+            UNION ALL
+            SELECT orderissue_id, orderitem_id FROM changed_links WHERE TG_OP = 'DELETE'
+        ) b JOIN orders_orderitem it ON it.id = b.orderitem_id
+        CROSS JOIN LATERAL (VALUES ('sku', it.sku::text), ('category', it.category_id::text)) v(metric, key)
+        WHERE v.key IS NOT NULL
+    ) x JOIN issues_orderissue i ON i.id = x.orderissue_id
+    GROUP BY 1, 2, 3 HAVING sum(x.n) <> 0 ORDER BY 1, 2, 3
+    ON CONFLICT (day, metric, key) DO UPDATE SET n = r.n + EXCLUDED.n;
+    RETURN NULL;
+END $$;
+
+-- An item's SKU or category changes: the issues it affects move between keys.
+CREATE OR REPLACE FUNCTION issue_metrics_item_trg() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO issues_issuemetricsrollup AS r (day, metric, key, n, amount)
+    SELECT issue_metrics_day(i.created_at) AS day, x.metric, x.key, sum(x.n), 0 FROM (
+        SELECT DISTINCT m.orderissue_id, v.metric, v.key, 1 AS n
+        FROM issues_orderissue_affected_items m JOIN orders_orderitem it ON it.id = m.orderitem_id
+        CROSS JOIN LATERAL (VALUES ('sku', it.sku::text), ('category', it.category_id::text)) v(metric, key)
+        WHERE v.key IS NOT NULL AND m.orderissue_id IN (
+            SELECT t.orderissue_id FROM issues_orderissue_affected_items t JOIN old_items o ON o.id = t.orderitem_id)
+        UNION ALL
+        SELECT DISTINCT m.orderissue_id, v.metric, v.key, -1
+        FROM issues_orderissue_affected_items m JOIN orders_orderitem it ON it.id = m.orderitem_id
+        LEFT JOIN old_items o ON o.id = it.id
+        CROSS JOIN LATERAL (VALUES
+            ('sku', CASE WHEN o.id IS NULL THEN it.sku ELSE o.sku END::text),
+            ('category', CASE WHEN o.id IS NULL THEN it.category_id ELSE o.category_id END::text)) v(metric, key)
+        WHERE v.key IS NOT NULL AND m.orderissue_id IN (
+            SELECT t.orderissue_id FROM issues_orderissue_affected_items t JOIN old_items o ON o.id = t.orderitem_id)
+    ) x JOIN issues_orderissue i ON i.id = x.orderissue_id
+    GROUP BY 1, 2, 3 HAVING sum(x.n) <> 0 ORDER BY 1, 2, 3
+    ON CONFLICT (day, metric, key) DO UPDATE SET n = r.n + EXCLUDED.n;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION issue_metrics_refund_trg() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO issues_issuemetricsrollup AS r (day, metric, key, n, amount)
+    SELECT d.day, 'refund', d.key, sum(d.n), sum(d.amount) FROM (
+        SELECT issue_metrics_day(i.created_at) AS day, OLD.source || '|' || OLD.currency AS key, -1 AS n,
+            -OLD.amount AS amount
+        FROM issues_orderissue i
+        WHERE TG_OP <> 'INSERT' AND OLD.cause_type = 'issue' AND OLD.status <> 'failed' AND i.issue_id = OLD.cause_id
+        UNION ALL
+        SELECT issue_metrics_day(i.created_at), NEW.source || '|' || NEW.currency, 1, NEW.amount
+        FROM issues_orderissue i
+        WHERE TG_OP <> 'DELETE' AND NEW.cause_type = 'issue' AND NEW.status <> 'failed' AND i.issue_id = NEW.cause_id
+    ) d GROUP BY d.day, d.key HAVING sum(d.n) <> 0 OR sum(d.amount) <> 0 ORDER BY 1, 3
+    ON CONFLICT (day, metric, key) DO UPDATE SET n = r.n + EXCLUDED.n, amount = r.amount + EXCLUDED.amount;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION issue_metrics_order_trg() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE issues bigint;
+BEGIN
+    SELECT count(*) INTO issues FROM issues_orderissue WHERE order_id = NEW.id;
+    IF issues > 0 THEN
+        INSERT INTO issues_issuemetricscustomer AS c (email, n)
+        SELECT e.email, sum(e.n) FROM (VALUES (OLD.customer_email, -issues), (NEW.customer_email, issues)) e(email, n)
+        WHERE e.email <> '' GROUP BY e.email ORDER BY e.email
+        ON CONFLICT (email) DO UPDATE SET n = c.n + EXCLUDED.n;
+    END IF;
+    RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS issue_metrics_issue ON issues_orderissue;
+DROP TRIGGER IF EXISTS issue_metrics_issue_insert ON issues_orderissue;
+CREATE TRIGGER issue_metrics_issue_insert AFTER INSERT ON issues_orderissue
+    REFERENCING NEW TABLE AS new_issues FOR EACH STATEMENT EXECUTE FUNCTION issue_metrics_issue_insert_trg();
+DROP TRIGGER IF EXISTS issue_metrics_issue_update ON issues_orderissue;
+CREATE TRIGGER issue_metrics_issue_update AFTER UPDATE ON issues_orderissue
+    REFERENCING OLD TABLE AS old_issues NEW TABLE AS new_issues
+    FOR EACH STATEMENT EXECUTE FUNCTION issue_metrics_issue_update_trg();
+DROP TRIGGER IF EXISTS issue_metrics_issue_delete ON issues_orderissue;
+CREATE TRIGGER issue_metrics_issue_delete AFTER DELETE ON issues_orderissue
+    REFERENCING OLD TABLE AS old_issues FOR EACH STATEMENT EXECUTE FUNCTION issue_metrics_issue_delete_trg();
+DROP TRIGGER IF EXISTS issue_metrics_links_insert ON issues_orderissue_affected_items;
+CREATE TRIGGER issue_metrics_links_insert AFTER INSERT ON issues_orderissue_affected_items
+    REFERENCING NEW TABLE AS changed_links FOR EACH STATEMENT EXECUTE FUNCTION issue_metrics_links_trg();
+DROP TRIGGER IF EXISTS issue_metrics_links_delete ON issues_orderissue_affected_items;
+CREATE TRIGGER issue_metrics_links_delete AFTER DELETE ON issues_orderissue_affected_items
+    REFERENCING OLD TABLE AS changed_links FOR EACH STATEMENT EXECUTE FUNCTION issue_metrics_links_trg();
+DROP TRIGGER IF EXISTS issue_metrics_item ON orders_orderitem;
+CREATE TRIGGER issue_metrics_item AFTER UPDATE ON orders_orderitem
+    REFERENCING OLD TABLE AS old_items FOR EACH STATEMENT EXECUTE FUNCTION issue_metrics_item_trg();
+DROP TRIGGER IF EXISTS issue_metrics_refund ON orders_refund;
+CREATE TRIGGER issue_metrics_refund AFTER INSERT OR UPDATE OR DELETE ON orders_refund
+    FOR EACH ROW EXECUTE FUNCTION issue_metrics_refund_trg();
+DROP TRIGGER IF EXISTS issue_metrics_order ON orders_order;
+CREATE TRIGGER issue_metrics_order AFTER UPDATE OF customer_email ON orders_order
+    FOR EACH ROW WHEN (OLD.customer_email IS DISTINCT FROM NEW.customer_email)
+    EXECUTE FUNCTION issue_metrics_order_trg();
+
+-- Live parts: issues whose SLA outcome still depends on now; percentiles.
+CREATE INDEX IF NOT EXISTS issue_metrics_fr_open_idx ON issues_orderissue (first_response_due_at)
+    WHERE first_response_at IS NULL;
+CREATE INDEX IF NOT EXISTS issue_metrics_res_open_idx ON issues_orderissue (resolution_due_at)
+    WHERE resolved_at IS NULL AND closed_at IS NULL;
+CREATE INDEX IF NOT EXISTS issue_metrics_waiting_idx ON issues_orderissue (created_at)
+    WHERE sla_paused_since IS NOT NULL AND follow_up_date > sla_paused_since;
+-- resolved_at is included so that the duration can be read from the index alone (index-only scan).
+CREATE INDEX IF NOT EXISTS issue_metrics_duration_idx ON issues_orderissue ((resolved_at - created_at), created_at)
+    INCLUDE (resolved_at) WHERE resolved_at IS NOT NULL;
+-- Counters are updated in place (HOT): no index on n, room on each page; reads go by metric.
+ALTER TABLE issues_issuemetricsrollup SET (fillfactor = 50);
+CREATE INDEX IF NOT EXISTS issue_metrics_rollup_metric_idx ON issues_issuemetricsrollup (metric, day);
+"""
+
+
+def _issue_trigger_functions() -> str:
+    """One trigger function per event (a transition table only exists for its own events)."""
+    moved = (
+        "SELECT b.id FROM old_issues a JOIN new_issues b ON b.id = a.id "
+        "WHERE a.created_at IS DISTINCT FROM b.created_at OR a.issue_id IS DISTINCT FROM b.issue_id"
+    )
+
+    def side(table: str, sign: str, linked: str) -> str:
+        return (
+            f"SELECT issue_metrics_day(i.created_at) AS day, k.metric, k.key, {sign}1::bigint AS n, "
+            f"0::numeric AS amount FROM {table} i CROSS JOIN LATERAL issue_metrics_keys(i::issues_orderissue) k "
+            f"UNION ALL SELECT issue_metrics_day(i.created_at), l.metric, l.key, {sign}l.n, {sign}l.amount "
+            f"FROM {table} i CROSS JOIN LATERAL issue_metrics_linked(i.id, i.issue_id) l WHERE {linked}"
+        )
+
+    def customers(table: str, sign: str, where: str) -> str:
+        return (
+            f"SELECT o.customer_email AS email, {sign}1 AS n FROM {table} i JOIN orders_order o ON o.id = i.order_id "
+            f"WHERE {where}"
+        )
+
+    events = {
+        "insert": ([side("new_issues", "", "TRUE")], [customers("new_issues", "", "TRUE")]),
+        "delete": ([side("old_issues", "-", "TRUE")], [customers("old_issues", "-", "TRUE")]),
+        "update": (
+            [side("old_issues", "-", f"i.id IN ({moved})"), side("new_issues", "", f"i.id IN ({moved})")],
+            [
+                customers("old_issues", "-", "i.order_id <> (SELECT b.order_id FROM new_issues b WHERE b.id = i.id)"),
+                customers("new_issues", "", "i.order_id <> (SELECT a.order_id FROM old_issues a WHERE a.id = i.id)"),
+            ],
+        ),
+    }
+    functions = []
+    for event, (keys, emails) in events.items():
+        functions.append(
+            f"""CREATE OR REPLACE FUNCTION issue_metrics_issue_{event}_trg() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO issues_issuemetricsrollup AS r (day, metric, key, n, amount)
+    SELECT d.day, d.metric, d.key, sum(d.n), sum(d.amount) FROM ({" UNION ALL ".join(keys)}) d
+    GROUP BY d.day, d.metric, d.key HAVING sum(d.n) <> 0 OR sum(d.amount) <> 0 ORDER BY d.day, d.metric, d.key
+    ON CONFLICT (day, metric, key) DO UPDATE SET n = r.n + EXCLUDED.n, amount = r.amount + EXCLUDED.amount;
+    INSERT INTO issues_issuemetricscustomer AS c (email, n)
+    SELECT e.email, sum(e.n) FROM ({" UNION ALL ".join(emails)}) e
+    WHERE e.email <> '' GROUP BY e.email HAVING sum(e.n) <> 0 ORDER BY e.email
+    ON CONFLICT (email) DO UPDATE SET n = c.n + EXCLUDED.n;
+    RETURN NULL;
+END $$;"""
+        )
+    return (
+        "-- Issues: statement-level triggers (a bulk insert is one upsert per key, not one per row).\n"
+        + "\n\n".join(functions)
+    )
+
+
+INSTALL_SQL = INSTALL_SQL.replace("{issue_trigger}", _issue_trigger_functions())
+
+
+UNINSTALL_SQL = """
+DROP TRIGGER IF EXISTS issue_metrics_issue_insert ON issues_orderissue;
+DROP TRIGGER IF EXISTS issue_metrics_issue_update ON issues_orderissue;
+DROP TRIGGER IF EXISTS issue_metrics_issue_delete ON issues_orderissue;
+DROP TRIGGER IF EXISTS issue_metrics_links_insert ON issues_orderissue_affected_items;
+DROP TRIGGER IF EXISTS issue_metrics_links_delete ON issues_orderissue_affected_items;
+DROP TRIGGER IF EXISTS issue_metrics_item ON orders_orderitem;
+DROP TRIGGER IF EXISTS issue_metrics_refund ON orders_refund;
+DROP TRIGGER IF EXISTS issue_metrics_order ON orders_order;
+DROP FUNCTION IF EXISTS issue_metrics_issue_insert_trg, issue_metrics_issue_update_trg, issue_metrics_issue_delete_trg,
+    issue_metrics_links_trg, issue_metrics_item_trg, issue_metrics_refund_trg, issue_metrics_order_trg,
+    issue_metrics_linked, issue_metrics_keys, issue_metrics_day;
+DROP INDEX IF EXISTS issue_metrics_fr_open_idx, issue_metrics_res_open_idx, issue_metrics_waiting_idx,
+    issue_metrics_duration_idx, issue_metrics_rollup_metric_idx;
+"""
+
+REBUILD_SQL = """
+DELETE FROM issues_issuemetricsrollup;
+DELETE FROM issues_issuemetricscustomer;
+INSERT INTO issues_issuemetricsrollup (day, metric, key, n, amount)
+SELECT d.day, d.metric, d.key, sum(d.n), sum(d.amount) FROM (
+    SELECT issue_metrics_day(i.created_at) AS day, k.metric, k.key, 1::bigint AS n, 0::numeric AS amount
+    FROM issues_orderissue i CROSS JOIN LATERAL issue_metrics_keys(i) k
+    UNION ALL
+    SELECT issue_metrics_day(i.created_at), s.metric, s.key, 1, 0 FROM (
+        SELECT DISTINCT m.orderissue_id, v.metric, v.key
+        FROM issues_orderissue_affected_items m JOIN orders_orderitem it ON it.id = m.orderitem_id
+        CROSS JOIN LATERAL (VALUES ('sku', it.sku::text), ('category', it.category_id::text)) v(metric, key)
+        WHERE v.key IS NOT NULL
+    ) s JOIN issues_orderissue i ON i.id = s.orderissue_id
+    UNION ALL
+    SELECT issue_metrics_day(i.created_at), 'refund', r.source || '|' || r.currency, 1, r.amount
+    FROM orders_refund r JOIN issues_orderissue i ON i.issue_id = r.cause_id
+    WHERE r.cause_type = 'issue' AND r.status <> 'failed'
+) d GROUP BY d.day, d.metric, d.key;
+INSERT INTO issues_issuemetricscustomer (email, n)
+SELECT o.customer_email, count(*) FROM issues_orderissue i JOIN orders_order o ON o.id = i.order_id
+WHERE o.customer_email <> '' GROUP BY o.customer_email;
+"""
+
+
+def enabled() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def install(schema_editor=None) -> None:
+    """Create the triggers, functions and indexes (PostgreSQL only; elsewhere the metrics are computed live)."""
+    conn = schema_editor.connection if schema_editor else connection
+    if conn.vendor != "postgresql":
+        return
+    with conn.cursor() as cursor:
+        cursor.execute(INSTALL_SQL)
+
+
+def uninstall(schema_editor=None) -> None:
+    conn = schema_editor.connection if schema_editor else connection
+    if conn.vendor != "postgresql":
+        return
+    with conn.cursor() as cursor:
+        cursor.execute(UNINSTALL_SQL)
+
+
+def rebuild() -> None:
+    """Recompute the rollup and the customer counts from the issues, in one transaction (PostgreSQL only).
+
+    The triggers keep them right on every write; call this after anything that bypassed them (``TRUNCATE``,
+    ``session_replication_role = replica``, a restore of some tables but not others)."""
+    if not enabled():
+        return
+    from django.db import transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE issues_issuemetricsrollup, issues_issuemetricscustomer IN EXCLUSIVE MODE")
+        cursor.execute(REBUILD_SQL)
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def split_range(after: datetime | None, before: datetime | None) -> tuple[date | None, date | None] | None:
+    """Whole UTC days ``[first, last)`` inside ``[after, before)`` (None: unbounded), or None when there are none."""
+    first = None
+    if after is not None:
+        a = after.astimezone(UTC)
+        first = a.date() if a == _midnight(a.date()) else a.date() + timedelta(days=1)
+    last = before.astimezone(UTC).date() if before is not None else None
+    if first is not None and last is not None and first >= last:
+        return None
+    return first, last
+
+
+# Top customers: how many of the customers with most issues of all time are counted in the range first.
+CANDIDATES = 200
+
+
+def _sql(queryset) -> tuple[str, tuple]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, tuple(params)
+
+
+def issue_metrics_fast(*, created_after: datetime | None, created_before: datetime | None, now: datetime) -> dict:
+    """The same answer as :func:`issues.selectors.issue_metrics_reference`, from the rollup (PostgreSQL)."""
+    from django.db.models import Count, F, Q, Sum
+
+    from issues import selectors, sla
+    from issues.models import OrderIssue
+    from orders.models import OrderItem, Refund, RefundCause, RefundStatus
+
+    split = split_range(created_after, created_before)
+    if split is None:  # less than a whole day: live
+        return selectors.issue_metrics_reference(created_after=created_after, created_before=created_before, now=now)
+    first, last = split
+    issues = OrderIssue.objects.order_by()
+    if created_after:
+        issues = issues.filter(created_at__gte=created_after)
+    if created_before:
+        issues = issues.filter(created_at__lt=created_before)
+    interior = Q()
+    days, day_params = "TRUE", []
+    if first is not None:
+        interior &= Q(created_at__gte=_midnight(first))
+        days, day_params = days + " AND day >= %s", [*day_params, first]
+    if last is not None:
+        interior &= Q(created_at__lt=_midnight(last))
+        days, day_params = days + " AND day < %s", [*day_params, last]
+    # The partial days at the ends, as index ranges (not NOT(interior), which the planner cannot use).
+    ends = Q()
+    if created_after is not None and first is not None and _midnight(first) > created_after:
+        ends |= Q(created_at__gte=created_after, created_at__lt=_midnight(first))
+    if created_before is not None and last is not None and _midnight(last) < created_before:
+        ends |= Q(created_at__gte=_midnight(last), created_at__lt=created_before)
+    no_edges = OrderIssue.objects.filter(created_at__isnull=True)  # never true, but still SQL (none() is not)
+    # Always queried (an empty index range when there are no partial days): the same queries for every range.
+    edges = OrderIssue.objects.order_by().filter(ends) if ends else no_edges
+
+    n = sla.now_value(now)
+    today = now.astimezone(UTC).date()
+    counts: dict[str, dict[str, int]] = {"status": {}, "priority": {}, "type": {}}
+    totals = dict.fromkeys(
+        ("total", "answered", "satisfied", "resolved", "breached", "first_response_breached", "resolution_breached"), 0
+    )
+    with connection.cursor() as cursor:
+        # 1. the rollup's counts and settled SLA outcomes over the whole days
+        cursor.execute(
+            f"SELECT metric, key, sum(n)::bigint FROM {ROLLUP} WHERE {days} "  # noqa: S608 (fixed text)
+            "AND metric IN ('total', 'status', 'priority', 'type', 'answered', 'satisfied', 'resolved', 'sla') "
+            "GROUP BY metric, key",
+            day_params,
+        )
+        for metric, key, value in cursor.fetchall():
+            if metric in counts:
+                counts[metric][key] = counts[metric].get(key, 0) + value
+            elif metric == "sla":
+                settle, flags = key.split("|")
+                if settle and date.fromisoformat(settle) >= today:
+                    continue  # still depends on now: counted live below
+                fr, res = flags[0] == "1", flags[1] == "1"
+                totals["first_response_breached"] += value * fr
+                totals["resolution_breached"] += value * res
+                totals["breached"] += value * (fr or res)
+            else:
+                totals[metric] += value
+
+    # 2. the SLA of whole-day issues whose outcome still depends on now (same expressions as the reference)
+    cut = _midnight(today)
+    unsettled = (
+        Q(sla_paused_since__isnull=False, follow_up_date__gt=F("sla_paused_since"))
+        | Q(first_response_at__isnull=True, first_response_due_at__gte=cut)
+        | Q(resolved_at__isnull=True, closed_at__isnull=True, resolution_due_at__gte=cut)
+    )
+    sla_counts = dict(
+        breached=Count("id", filter=sla.breached_q(n)),
+        first_response_breached=Count("id", filter=sla.first_response_breached_q(n)),
+        resolution_breached=Count("id", filter=sla.resolution_breached_q(n)),
+    )
+    live = sla.annotate(issues.filter(interior).filter(unsettled), now).aggregate(**sla_counts)
+    for key, value in live.items():
+        totals[key] += value
+
+    # 3. the partial days at the ends, live
+    rows = (
+        sla.annotate(edges, now)
+        .values("status", "priority", "issue_type")
+        .annotate(
+            total=Count("id"),
+            answered=Count("id", filter=Q(customer_satisfied__isnull=False)),
+            satisfied=Count("id", filter=Q(customer_satisfied=True)),
+            resolved=Count("id", filter=Q(resolved_at__isnull=False)),
+            **sla_counts,
+        )
+        .order_by()
+    )
+    for row in rows:
+        for metric, field in (("status", "status"), ("priority", "priority"), ("type", "issue_type")):
+            counts[metric][row[field]] = counts[metric].get(row[field], 0) + row["total"]
+        for key in totals:
+            totals[key] += row[key]
+    edge_pks, edge_ids = edges.values("pk"), edges.values("issue_id")
+
+    # 4. refunds, SKUs and categories: the rollup's whole days plus the ends, merged and ordered in SQL
+    edge_refunds = _sql(
+        Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id__in=edge_ids)
+        .exclude(status=RefundStatus.FAILED)
+        .order_by()
+        .values("source", "currency")
+        .annotate(count=Count("id"), amount=Sum("amount"))
+    )
+    edge_items = OrderItem.objects.filter(issues__in=edge_pks).order_by()
+    edge_skus = _sql(edge_items.values("sku").annotate(issues=Count("issues", distinct=True)))
+    edge_categories = _sql(
+        edge_items.filter(category__isnull=False).values("category_id").annotate(issues=Count("issues", distinct=True))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT source, currency, sum(count)::bigint, sum(amount) FROM ("  # noqa: S608 (fixed text)
+            "SELECT split_part(key, '|', 1) AS source, split_part(key, '|', 2) AS currency, n AS count, amount "
+            f"FROM {ROLLUP} WHERE metric = 'refund' AND {days} UNION ALL {edge_refunds[0]}) r "
+            "GROUP BY source, currency HAVING sum(count) <> 0 ORDER BY source, currency",
+            [*day_params, *edge_refunds[1]],
+        )
+        refunds = cursor.fetchall()
+        cursor.execute(
+            f"SELECT sku, sum(n)::bigint FROM (SELECT key AS sku, n FROM {ROLLUP} WHERE metric = 'sku' AND {days} "  # noqa: S608
+            f"UNION ALL {edge_skus[0]}) s GROUP BY sku HAVING sum(n) > 0 ORDER BY 2 DESC, sku LIMIT 10",
+            [*day_params, *edge_skus[1]],
+        )
+        skus = cursor.fetchall()
+        cursor.execute(
+            "SELECT c.name, sum(s.n)::bigint FROM ("  # noqa: S608 (fixed text)
+            f"SELECT key::bigint AS category_id, n FROM {ROLLUP} WHERE metric = 'category' AND {days} "
+            f"UNION ALL {edge_categories[0]}) s JOIN orders_category c ON c.id = s.category_id "
+            "GROUP BY c.name HAVING sum(s.n) > 0 ORDER BY 2 DESC, c.name LIMIT 10",
+            [*day_params, *edge_categories[1]],
+        )
+        categories = cursor.fetchall()
+
+    # 5. percentiles: two rows each through the duration index
+    durations = (
+        issues.filter(resolved_at__isnull=False)
+        .annotate(d=selectors._DURATION)
+        .order_by("d")
+        .values_list("d", flat=True)
+    )
+    median = selectors._percentile(durations, totals["resolved"], 0.5)
+    p90 = selectors._percentile(durations, totals["resolved"], 0.9)
+
+    return selectors.metrics_body(
+        created_after=created_after,
+        created_before=created_before,
+        totals=totals,
+        by={metric: {k: v for k, v in values.items() if v} for metric, values in counts.items()},
+        percentiles=(median, p90),
+        refunds=refunds,
+        skus=skus,
+        categories=categories,
+        customers=_top_customers(issues, created_after, created_before),
+    )
+
+
+def _top_customers(issues, created_after: datetime | None, created_before: datetime | None) -> list:
+    """The ten customers with most issues in the range (ties by e-mail), as the reference orders them; two queries.
+
+    First the ``CANDIDATES`` customers with most issues of all time, each with its exact count in the range. If
+    no other customer's all-time count reaches the tenth best of those (then none can enter the top ten), the
+    answer is among them; otherwise (narrow ranges, where the all-time order says little) a live count over the
+    range's issues."""
+    bounds, bound_params = "", []
+    if created_after:
+        bounds, bound_params = bounds + " AND i.created_at >= %s", [*bound_params, created_after]
+    if created_before:
+        bounds, bound_params = bounds + " AND i.created_at < %s", [*bound_params, created_before]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.email, c.n, (SELECT count(*) FROM issues_orderissue i JOIN orders_order o "  # noqa: S608
+            f"ON o.id = i.order_id WHERE o.customer_email = c.email{bounds}) "
+            f"FROM (SELECT email, n FROM {CUSTOMERS} WHERE n > 0 ORDER BY n DESC, email LIMIT %s) c",
+            [*bound_params, CANDIDATES + 1],
+        )
+        rows = cursor.fetchall()
+        examined, rest = rows[:CANDIDATES], rows[CANDIDATES:]
+        best = sorted((count for _email, _n, count in examined if count > 0), reverse=True)
+        tenth = best[9] if len(best) >= 10 else 0
+        if rest and not (tenth and rest[0][1] < tenth):
+            return _live_customers(issues)
+        found = [(email, count) for email, _n, count in examined if count > 0]
+        cursor.execute(
+            "SELECT e, c FROM unnest(%s::text[], %s::bigint[]) AS t(e, c) ORDER BY c DESC, e LIMIT 10",
+            [[e for e, _ in found], [c for _, c in found]],
+        )
+        return cursor.fetchall()
+
+
+def _live_customers(issues) -> list:
+    from django.db.models import Count
+
+    rows = (
+        issues.exclude(order__customer_email="")
+        .values("order__customer_email")
+        .annotate(issues=Count("id"))
+        .filter(issues__gt=0)
+        .order_by("-issues", "order__customer_email")[:10]
+    )
+    return [(r["order__customer_email"], r["issues"]) for r in rows]

@@ -1,0 +1,187 @@
+"""The metrics rollup (issues/metrics.py) never drifts from a from-scratch computation, whoever writes.
+
+After a random mix of writes (services and direct ORM writes, as bulk paths and tests do): the rollup equals a
+rebuild from scratch, and ``issue_metrics`` equals ``issue_metrics_reference`` for several ranges and moments.
+Plus the number of queries of the metrics endpoint, which must not grow with the issues."""
+
+import itertools
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from config.errors import DomainError
+from issues import metrics
+from issues.models import IssueMetricsCustomer, IssueMetricsRollup, OrderIssue
+from issues.selectors import issue_metrics, issue_metrics_reference
+from issues.services import issue_update
+from orders.models import OrderItem, Refund
+from orders.services import refund_record
+from tests.factories import CategoryFactory, issue_factory, order_with_items
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the rollup is kept by PostgreSQL triggers; SQLite computes live"
+)
+
+
+def snapshot() -> tuple[set, set]:
+    rollup = {(r.day, r.metric, r.key, r.n, r.amount) for r in IssueMetricsRollup.objects.all() if r.n or r.amount}
+    customers = {(c.email, c.n) for c in IssueMetricsCustomer.objects.all() if c.n}
+    return rollup, customers
+
+
+def random_writes(rnd: random.Random, agent, manager, *, steps: int) -> None:
+    now = timezone.now()
+    categories = [CategoryFactory(name=f"Category {n}") for n in range(3)]
+    orders = [
+        order_with_items(items=2, customer_email=f"c{n % 13}@example.com" if n % 5 else "", unit_price=Decimal(50))
+        for n in range(18)
+    ]
+    for order in orders:
+        for item in order.items.all():
+            item.sku = f"SKU-{rnd.randint(1, 4)}"
+            item.category = rnd.choice([*categories, None])
+            item.save()
+    issues: list[OrderIssue] = []
+    targets = ["investigating", "in_progress", "resolved", "closed", "escalated", "open"]
+    for _ in range(steps):
+        action = rnd.randrange(11)
+        try:
+            with transaction.atomic():
+                if action <= 1 or not issues:
+                    order = rnd.choice(orders)
+                    issue = issue_factory(order, priority=rnd.choice(["low", "medium", "high", "critical"]))
+                    issue.affected_items.add(*rnd.sample(list(order.items.all()), rnd.randint(0, 2)))
+                    issues.append(issue)
+                    continue
+                issue = OrderIssue.objects.get(pk=rnd.choice(issues).pk)
+                order_id, issue_id = issue.order.order_id, issue.issue_id
+                if action == 2:  # a status move through the service
+                    changes = {"status": rnd.choice(targets), "notes": "moving on"}
+                    issue_update(order_id=order_id, issue_id=issue_id, actor=manager, changes=changes)
+                elif action == 3:  # satisfaction, follow-ups, priority through the service
+                    changes = rnd.choice(
+                        [
+                            {"customer_satisfied": rnd.choice([True, False])},
+                            {"follow_up_required": True, "follow_up_date": now + timedelta(hours=rnd.randint(1, 50))},
+                            {"follow_up_required": False},
+                            {"priority": rnd.choice(["low", "medium", "high", "critical"])},
+                        ]
+                    )
+                    issue_update(order_id=order_id, issue_id=issue_id, actor=agent, changes=changes)
+                elif action == 4:  # a refund for the issue (sometimes failed later)
+                    refund = refund_record(
+                        order=issue.order,
+                        actor=agent,
+                        amount=Decimal(rnd.randint(1, 300)) / 100,
+                        source=rnd.choice(["merchant", "platform"]),
+                        cause_type="issue",
+                        cause_id=issue_id,
+                    )
+                    if rnd.random() < 0.3:
+                        Refund.objects.filter(pk=refund.pk).update(status="failed")
+                elif action == 5:  # direct writes, as tests and bulk paths do
+                    shift = timedelta(days=rnd.randint(-40, 0), hours=rnd.randint(-23, 23))
+                    created = now + shift
+                    OrderIssue.objects.filter(pk=issue.pk).update(
+                        created_at=created,
+                        resolved_at=created + timedelta(hours=rnd.randint(1, 100)) if rnd.random() < 0.5 else None,
+                        first_response_due_at=created + timedelta(hours=rnd.randint(1, 60)),
+                        resolution_due_at=created + timedelta(hours=rnd.randint(1, 200)),
+                        first_response_at=rnd.choice([None, created + timedelta(hours=rnd.randint(0, 30))]),
+                    )
+                elif action == 6:  # affected items change
+                    items = list(issue.order.items.all())
+                    if rnd.random() < 0.5:
+                        issue.affected_items.set(rnd.sample(items, rnd.randint(0, len(items))))
+                    else:
+                        issue.affected_items.clear()
+                elif action == 7:  # an item's SKU or category changes
+                    item = rnd.choice(list(OrderItem.objects.filter(order=issue.order)))
+                    OrderItem.objects.filter(pk=item.pk).update(
+                        sku=f"SKU-{rnd.randint(1, 4)}", category=rnd.choice([*categories, None])
+                    )
+                elif action == 8:  # the customer's e-mail changes
+                    type(issue.order).objects.filter(pk=issue.order_id).update(
+                        customer_email=rnd.choice(["", "c1@example.com", "new@example.com"])
+                    )
+                elif action == 9:  # waiting on the customer, set directly
+                    OrderIssue.objects.filter(pk=issue.pk).update(
+                        sla_paused_since=now - timedelta(hours=rnd.randint(1, 10)),
+                        follow_up_date=now + timedelta(hours=rnd.randint(-5, 10)),
+                    )
+                else:  # deletion
+                    issue.affected_items.clear()
+                    issue.notes.all().delete()
+                    issue.approval_requests.all().delete()
+                    OrderIssue.history.filter(id=issue.pk).delete()
+                    gone = issue.pk
+                    issue.delete()
+                    issues = [i for i in issues if i.pk != gone]
+        except DomainError:
+            pass
+
+
+@postgres_only
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rollup_matches_a_rebuild_and_the_reference_after_random_writes(seed, agent, manager, monkeypatch):
+    # given
+    random_writes(random.Random(seed), agent, manager, steps=200)
+    # then: the triggers kept exactly what a rebuild computes
+    kept = snapshot()
+    metrics.rebuild()
+    assert snapshot() == kept
+    # and the fast path answers as the reference, for ranges with and without partial days, at several moments
+    now = timezone.now()
+    ranges = [
+        {},
+        {"created_after": now - timedelta(days=10, hours=5)},
+        {"created_before": now - timedelta(days=3, minutes=7)},
+        {"created_after": now - timedelta(days=30, hours=1), "created_before": now - timedelta(days=2, hours=3)},
+        {"created_after": datetime(2020, 1, 1, tzinfo=UTC), "created_before": now.replace(hour=0, minute=0)},
+        {"created_after": now - timedelta(hours=3), "created_before": now},
+    ]
+    for moment, bounds in itertools.product(
+        (now, now - timedelta(days=2), now + timedelta(hours=30), now + timedelta(days=20)), ranges
+    ):
+        for candidates in (1, 10, 12, 200):  # few: often the live count of top customers; many: candidates settle it
+            monkeypatch.setattr(metrics, "CANDIDATES", candidates)
+            expected = issue_metrics_reference(now=moment, **bounds)
+            assert issue_metrics(now=moment, **bounds) == expected, (moment, bounds)
+
+
+@postgres_only
+def test_rebuild_repairs_a_rollup_that_was_bypassed(agent, manager):
+    random_writes(random.Random(7), agent, manager, steps=40)
+    kept = snapshot()
+    IssueMetricsRollup.objects.all().delete()
+    IssueMetricsCustomer.objects.all().delete()
+    metrics.rebuild()
+    assert snapshot() == kept
+
+
+def test_metrics_endpoint_runs_a_fixed_number_of_queries(api, manager, django_assert_num_queries):
+    order = order_with_items(customer_email="a@example.com")
+    client = api(manager)
+
+    def create(n):
+        for _ in range(n):
+            issue = issue_factory(order)
+            issue.affected_items.add(order.items.first())
+            created = timezone.now() - timedelta(days=3)
+            OrderIssue.objects.filter(pk=issue.pk).update(created_at=created, resolved_at=created + timedelta(hours=2))
+
+    params = {"created_after": (timezone.now() - timedelta(days=9, hours=2)).isoformat().replace("+00:00", "Z")}
+    create(1)
+    with django_assert_num_queries(13) as unbounded:  # 10 for the metrics, as the reference (tests/issues)
+        assert client.get("/api/v1/issues/metrics").status_code == 200
+    with django_assert_num_queries(13) as bounded:
+        assert client.get("/api/v1/issues/metrics", params).status_code == 200
+    create(29)
+    with django_assert_num_queries(len(unbounded)):
+        assert client.get("/api/v1/issues/metrics").json()["total"] == 30
+    with django_assert_num_queries(len(bounded)):
+        assert client.get("/api/v1/issues/metrics", params).json()["total"] == 30
