@@ -1,4 +1,4 @@
-"""Authorization matrix: every API operation and admin page x every kind of caller.
+"""Authorization matrix: every API operation x every kind of caller (the admin's pages: test_admin_matrix.py).
 
 Callers: anonymous, an agent, another agent, a manager, a service account, a fabric key of the order's
 account and a fabric key of another account. Allowed callers succeed; every other one is refused with the
@@ -10,8 +10,6 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.contrib import admin
-from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -341,35 +339,3 @@ def test_fabric_channel_scopes_the_order(world):
     r = client.get(f"/api-order/orders/{world['done'].order_id}")
     assert r.status_code == 404
     assert world["done"].customer_email not in r.content.decode()
-
-
-# --------------------------------------------------------------------------- admin pages
-
-ADMIN_MODELS = sorted(admin.site._registry.items(), key=lambda mv: mv[0]._meta.label)
-
-
-@pytest.mark.parametrize("caller", ["anonymous", "agent", "manager", "service"])
-@pytest.mark.parametrize("model", [m for m, _ in ADMIN_MODELS], ids=[m._meta.label for m, _ in ADMIN_MODELS])
-def test_admin_changelists(world, client, caller, model):
-    if caller != "anonymous":
-        client.force_login(world["people"][caller])
-    opts = model._meta
-    r = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
-    user = world["people"].get(caller)
-    if user is None or not user.is_staff:
-        assert r.status_code == 302
-        assert "/admin/login/" in r["Location"]
-        return
-    can_see = user.has_perm(f"{opts.app_label}.view_{opts.model_name}") or user.has_perm(
-        f"{opts.app_label}.change_{opts.model_name}"
-    )
-    assert r.status_code == (200 if can_see else 403), (caller, opts.label, r.status_code)
-
-
-@pytest.mark.parametrize("caller", ["anonymous", "agent", "manager", "service"])
-def test_admin_index(world, client, caller):
-    if caller != "anonymous":
-        client.force_login(world["people"][caller])
-    r = client.get("/admin/")
-    user = world["people"].get(caller)
-    assert r.status_code == (200 if user is not None and user.is_staff else 302)
