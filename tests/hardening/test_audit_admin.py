@@ -738,9 +738,8 @@ def test_read_only_admin_pages_write_nothing(key, people):
 def test_admins_of_models_without_history_are_only_those():
     """The admin pages left to the generic check write models that have no history at all.
 
-    Known hole, not covered: a superuser deleting an employee (auth.User) cascades to their appeasement limit
-    and notifications, whose history rows then have no change reason, and sets webhook subscriptions'
-    created_by to NULL with no history row (a collector update)."""
+    Employees (auth.User) are never deleted in the admin, not even by a superuser (config/admin.py): a deletion
+    would cascade to tracked rows without a change reason and blank the name on their history rows."""
     from django.apps import apps
 
     left = {key.split()[0] for key in admin_write_surface() - set(DRIVERS) - READ_ONLY_URLS}
