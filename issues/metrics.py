@@ -8,6 +8,15 @@ ends and on *now*.
 holds issues per customer e-mail over all time. Triggers keep both right on every write, whoever writes
 (services, bulk paths, ``QuerySet.update``, raw SQL); :func:`rebuild` recomputes them from scratch.
 
+**Append-only.** The triggers never update a counter: they append signed changes (one row per statement and
+(day, metric, key), or per e-mail) to :class:`~issues.models.IssueMetricsDelta` and
+:class:`~issues.models.IssueMetricsCustomerDelta`, tables without a unique key. So two transactions writing issues
+of the same day (new issues today, status changes, refunds) never wait on each other's counter rows and cannot
+deadlock on them; the reads add the deltas to the rollup. :func:`compact` (``manage.py issue_metrics_compact``,
+scheduled every few minutes, README) folds the committed deltas into the rollup, one row per key; it only
+locks rollup rows, which no writer touches, and deletes only the deltas its snapshot sees (a transaction still in
+flight keeps its rows, even with smaller ids, for the next run).
+
 **SLA.** Whether an issue counts as breached depends on *now*, but monotonically: for an issue not waiting on
 the customer, each clock is either settled (first response given; resolved or closed) or breaches once *now*
 passes its deadline. The rollup's ``sla`` key is ``<settle day>|<first response breached><resolution
@@ -30,6 +39,12 @@ from django.db import connection
 
 ROLLUP = "issues_issuemetricsrollup"
 CUSTOMERS = "issues_issuemetricscustomer"
+DELTAS = "issues_issuemetricsdelta"
+CUSTOMER_DELTAS = "issues_issuemetricscustomerdelta"
+# What the reads sum: the compacted rollup plus the deltas not compacted yet (filters are pushed into both).
+COUNTS = (
+    f"(SELECT day, metric, key, n, amount FROM {ROLLUP} UNION ALL SELECT day, metric, key, n, amount FROM {DELTAS}) r"
+)
 
 INSTALL_SQL = r"""
 CREATE OR REPLACE FUNCTION issue_metrics_day(ts timestamptz) RETURNS date
@@ -81,7 +96,7 @@ $$;
 -- Affected items: the distinct SKU / category sets of the touched issues before and after the statement.
 CREATE OR REPLACE FUNCTION issue_metrics_links_trg() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO issues_issuemetricsrollup AS r (day, metric, key, n, amount)
+    INSERT INTO issues_issuemetricsdelta (day, metric, key, n, amount)
     SELECT issue_metrics_day(i.created_at) AS day, x.metric, x.key, sum(x.n), 0 FROM (
         SELECT DISTINCT m.orderissue_id, v.metric, v.key, 1 AS n
         FROM issues_orderissue_affected_items m JOIN orders_orderitem it ON it.id = m.orderitem_id
@@ -99,15 +114,14 @@ BEGIN
         CROSS JOIN LATERAL (VALUES ('sku', it.sku::text), ('category', it.category_id::text)) v(metric, key)
         WHERE v.key IS NOT NULL
     ) x JOIN issues_orderissue i ON i.id = x.orderissue_id
-    GROUP BY 1, 2, 3 HAVING sum(x.n) <> 0 ORDER BY 1, 2, 3
-    ON CONFLICT (day, metric, key) DO UPDATE SET n = r.n + EXCLUDED.n;
+    GROUP BY 1, 2, 3 HAVING sum(x.n) <> 0;
     RETURN NULL;
 END $$;
 
 -- An item's SKU or category changes: the issues it affects move between keys.
 CREATE OR REPLACE FUNCTION issue_metrics_item_trg() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO issues_issuemetricsrollup AS r (day, metric, key, n, amount)
+    INSERT INTO issues_issuemetricsdelta (day, metric, key, n, amount)
     SELECT issue_metrics_day(i.created_at) AS day, x.metric, x.key, sum(x.n), 0 FROM (
         SELECT DISTINCT m.orderissue_id, v.metric, v.key, 1 AS n
         FROM issues_orderissue_affected_items m JOIN orders_orderitem it ON it.id = m.orderitem_id
@@ -124,14 +138,13 @@ BEGIN
         WHERE v.key IS NOT NULL AND m.orderissue_id IN (
             SELECT t.orderissue_id FROM issues_orderissue_affected_items t JOIN old_items o ON o.id = t.orderitem_id)
     ) x JOIN issues_orderissue i ON i.id = x.orderissue_id
-    GROUP BY 1, 2, 3 HAVING sum(x.n) <> 0 ORDER BY 1, 2, 3
-    ON CONFLICT (day, metric, key) DO UPDATE SET n = r.n + EXCLUDED.n;
+    GROUP BY 1, 2, 3 HAVING sum(x.n) <> 0;
     RETURN NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION issue_metrics_refund_trg() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO issues_issuemetricsrollup AS r (day, metric, key, n, amount)
+    INSERT INTO issues_issuemetricsdelta (day, metric, key, n, amount)
     SELECT d.day, 'refund', d.key, sum(d.n), sum(d.amount) FROM (
         SELECT issue_metrics_day(i.created_at) AS day, OLD.source || '|' || OLD.currency AS key, -1 AS n,
             -OLD.amount AS amount
@@ -141,8 +154,7 @@ BEGIN
         SELECT issue_metrics_day(i.created_at), NEW.source || '|' || NEW.currency, 1, NEW.amount
         FROM issues_orderissue i
         WHERE TG_OP <> 'DELETE' AND NEW.cause_type = 'issue' AND NEW.status <> 'failed' AND i.issue_id = NEW.cause_id
-    ) d GROUP BY d.day, d.key HAVING sum(d.n) <> 0 OR sum(d.amount) <> 0 ORDER BY 1, 3
-    ON CONFLICT (day, metric, key) DO UPDATE SET n = r.n + EXCLUDED.n, amount = r.amount + EXCLUDED.amount;
+    ) d GROUP BY d.day, d.key HAVING sum(d.n) <> 0 OR sum(d.amount) <> 0;
     RETURN NULL;
 END $$;
 
@@ -151,10 +163,9 @@ DECLARE issues bigint;
 BEGIN
     SELECT count(*) INTO issues FROM issues_orderissue WHERE order_id = NEW.id;
     IF issues > 0 THEN
-        INSERT INTO issues_issuemetricscustomer AS c (email, n)
+        INSERT INTO issues_issuemetricscustomerdelta (email, n)
         SELECT e.email, sum(e.n) FROM (VALUES (OLD.customer_email, -issues), (NEW.customer_email, issues)) e(email, n)
-        WHERE e.email <> '' GROUP BY e.email ORDER BY e.email
-        ON CONFLICT (email) DO UPDATE SET n = c.n + EXCLUDED.n;
+        WHERE e.email <> '' GROUP BY e.email HAVING sum(e.n) <> 0;
     END IF;
     RETURN NULL;
 END $$;
@@ -197,7 +208,7 @@ CREATE INDEX IF NOT EXISTS issue_metrics_waiting_idx ON issues_orderissue (creat
 -- resolved_at is included so that the duration can be read from the index alone (index-only scan).
 CREATE INDEX IF NOT EXISTS issue_metrics_duration_idx ON issues_orderissue ((resolved_at - created_at), created_at)
     INCLUDE (resolved_at) WHERE resolved_at IS NOT NULL;
--- Counters are updated in place (HOT): no index on n, room on each page; reads go by metric.
+-- The rollup is updated in place by compaction only (HOT): no index on n, room on each page; reads go by metric.
 ALTER TABLE issues_issuemetricsrollup SET (fillfactor = 50);
 CREATE INDEX IF NOT EXISTS issue_metrics_rollup_metric_idx ON issues_issuemetricsrollup (metric, day);
 """
@@ -240,19 +251,17 @@ def _issue_trigger_functions() -> str:
         functions.append(
             f"""CREATE OR REPLACE FUNCTION issue_metrics_issue_{event}_trg() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO issues_issuemetricsrollup AS r (day, metric, key, n, amount)
+    INSERT INTO issues_issuemetricsdelta (day, metric, key, n, amount)
     SELECT d.day, d.metric, d.key, sum(d.n), sum(d.amount) FROM ({" UNION ALL ".join(keys)}) d
-    GROUP BY d.day, d.metric, d.key HAVING sum(d.n) <> 0 OR sum(d.amount) <> 0 ORDER BY d.day, d.metric, d.key
-    ON CONFLICT (day, metric, key) DO UPDATE SET n = r.n + EXCLUDED.n, amount = r.amount + EXCLUDED.amount;
-    INSERT INTO issues_issuemetricscustomer AS c (email, n)
+    GROUP BY d.day, d.metric, d.key HAVING sum(d.n) <> 0 OR sum(d.amount) <> 0;
+    INSERT INTO issues_issuemetricscustomerdelta (email, n)
     SELECT e.email, sum(e.n) FROM ({" UNION ALL ".join(emails)}) e
-    WHERE e.email <> '' GROUP BY e.email HAVING sum(e.n) <> 0 ORDER BY e.email
-    ON CONFLICT (email) DO UPDATE SET n = c.n + EXCLUDED.n;
+    WHERE e.email <> '' GROUP BY e.email HAVING sum(e.n) <> 0;
     RETURN NULL;
 END $$;"""
         )
     return (
-        "-- Issues: statement-level triggers (a bulk insert is one upsert per key, not one per row).\n"
+        "-- Issues: statement-level triggers (a bulk insert is one delta row per key, not one per issue).\n"
         + "\n\n".join(functions)
     )
 
@@ -332,8 +341,70 @@ def rebuild() -> None:
     from django.db import transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("LOCK TABLE issues_issuemetricsrollup, issues_issuemetricscustomer IN EXCLUSIVE MODE")
+        # EXCLUSIVE on the deltas holds the writers (their triggers append) until the rebuild commits: a write
+        # between the DELETE and the INSERT's snapshot would be counted twice. A repair, not routine.
+        cursor.execute(f"SELECT pg_advisory_xact_lock({COMPACT_LOCK})")
+        cursor.execute(f"LOCK TABLE {ROLLUP}, {CUSTOMERS}, {DELTAS}, {CUSTOMER_DELTAS} IN EXCLUSIVE MODE")
+        cursor.execute(f"DELETE FROM {DELTAS}; DELETE FROM {CUSTOMER_DELTAS};")  # noqa: S608 (fixed text)
         cursor.execute(REBUILD_SQL)
+
+
+# One compaction (or rebuild) at a time; a second one started meanwhile returns at once.
+COMPACT_LOCK = 0x1550E_3E7C
+
+COMPACT_SQL = f"""
+WITH moved AS (DELETE FROM {DELTAS} WHERE id <= %s RETURNING day, metric, key, n, amount)
+INSERT INTO {ROLLUP} AS r (day, metric, key, n, amount)
+SELECT day, metric, key, sum(n), sum(amount) FROM moved GROUP BY day, metric, key
+HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY day, metric, key
+ON CONFLICT (day, metric, key) DO UPDATE SET n = r.n + EXCLUDED.n, amount = r.amount + EXCLUDED.amount
+RETURNING CASE WHEN r.n = 0 AND r.amount = 0 THEN r.id END
+"""
+
+COMPACT_CUSTOMERS_SQL = f"""
+WITH moved AS (DELETE FROM {CUSTOMER_DELTAS} WHERE id <= %s RETURNING email, n)
+INSERT INTO {CUSTOMERS} AS c (email, n)
+SELECT email, sum(n) FROM moved GROUP BY email HAVING sum(n) <> 0 ORDER BY email
+ON CONFLICT (email) DO UPDATE SET n = c.n + EXCLUDED.n
+RETURNING CASE WHEN c.n = 0 THEN c.email END
+"""
+
+
+def compact() -> tuple[int, int] | None:
+    """Fold the committed deltas into the rollup and the customer counts: one row per key. Returns how many delta
+    rows were folded (rollup, customers), or None when another compaction holds the lock (or not PostgreSQL).
+
+    Never blocks a writer: the deltas are deleted, not locked against inserts, and the rollup rows it updates are
+    touched by nobody else. It deletes the deltas up to the largest id it sees, as its snapshot sees them: a
+    transaction still in flight (whatever its ids) keeps its rows for the next run; readers see either the deltas
+    or their sum in the rollup, never both (one transaction). Keys whose count falls to zero are deleted."""
+    if not enabled():
+        return None
+    from django.db import transaction
+
+    folded = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_try_advisory_xact_lock({COMPACT_LOCK})")
+        if not cursor.fetchone()[0]:
+            return None
+        for deltas, sql, table, column in (
+            (DELTAS, COMPACT_SQL, ROLLUP, "id"),
+            (CUSTOMER_DELTAS, COMPACT_CUSTOMERS_SQL, CUSTOMERS, "email"),
+        ):
+            cursor.execute(f"SELECT max(id), count(*) FROM {deltas}")  # noqa: S608 (fixed text)
+            last, count = cursor.fetchone()
+            folded.append(count)
+            if last is None:
+                continue
+            cursor.execute(sql, [last])
+            zero = [row[0] for row in cursor.fetchall() if row[0] is not None]
+            if zero:
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE {column} = ANY(%s) AND n = 0"  # noqa: S608 (fixed text)
+                    + (" AND amount = 0" if table == ROLLUP else ""),
+                    [zero],
+                )
+    return folded[0], folded[1]
 
 
 # --------------------------------------------------------------------------- reads
@@ -408,7 +479,7 @@ def issue_metrics_fast(*, created_after: datetime | None, created_before: dateti
     with connection.cursor() as cursor:
         # 1. the rollup's counts and settled SLA outcomes over the whole days
         cursor.execute(
-            f"SELECT metric, key, sum(n)::bigint FROM {ROLLUP} WHERE {days} "  # noqa: S608 (fixed text)
+            f"SELECT metric, key, sum(n)::bigint FROM {COUNTS} WHERE {days} "  # noqa: S608 (fixed text)
             "AND metric IN ('total', 'status', 'priority', 'type', 'answered', 'satisfied', 'resolved', 'sla') "
             "GROUP BY metric, key",
             day_params,
@@ -480,20 +551,20 @@ def issue_metrics_fast(*, created_after: datetime | None, created_before: dateti
         cursor.execute(
             "SELECT source, currency, sum(count)::bigint, sum(amount) FROM ("  # noqa: S608 (fixed text)
             "SELECT split_part(key, '|', 1) AS source, split_part(key, '|', 2) AS currency, n AS count, amount "
-            f"FROM {ROLLUP} WHERE metric = 'refund' AND {days} UNION ALL {edge_refunds[0]}) r "
+            f"FROM {COUNTS} WHERE metric = 'refund' AND {days} UNION ALL {edge_refunds[0]}) r "
             "GROUP BY source, currency HAVING sum(count) <> 0 ORDER BY source, currency",
             [*day_params, *edge_refunds[1]],
         )
         refunds = cursor.fetchall()
         cursor.execute(
-            f"SELECT sku, sum(n)::bigint FROM (SELECT key AS sku, n FROM {ROLLUP} WHERE metric = 'sku' AND {days} "  # noqa: S608
+            f"SELECT sku, sum(n)::bigint FROM (SELECT key AS sku, n FROM {COUNTS} WHERE metric = 'sku' AND {days} "  # noqa: S608
             f"UNION ALL {edge_skus[0]}) s GROUP BY sku HAVING sum(n) > 0 ORDER BY 2 DESC, sku LIMIT 10",
             [*day_params, *edge_skus[1]],
         )
         skus = cursor.fetchall()
         cursor.execute(
             "SELECT c.name, sum(s.n)::bigint FROM ("  # noqa: S608 (fixed text)
-            f"SELECT key::bigint AS category_id, n FROM {ROLLUP} WHERE metric = 'category' AND {days} "
+            f"SELECT key::bigint AS category_id, n FROM {COUNTS} WHERE metric = 'category' AND {days} "
             f"UNION ALL {edge_categories[0]}) s JOIN orders_category c ON c.id = s.category_id "
             "GROUP BY c.name HAVING sum(s.n) > 0 ORDER BY 2 DESC, c.name LIMIT 10",
             [*day_params, *edge_categories[1]],
@@ -529,7 +600,12 @@ def _top_customers(issues, created_after: datetime | None, created_before: datet
     First the ``CANDIDATES`` customers with most issues of all time, each with its exact count in the range. If
     no other customer's all-time count reaches the tenth best of those (then none can enter the top ten), the
     answer is among them; otherwise (narrow ranges, where the all-time order says little) a live count over the
-    range's issues."""
+    range's issues.
+
+    All-time counts are the compacted ones plus the deltas not compacted yet. The candidates are drawn from the
+    ``CANDIDATES + 1`` best compacted counts and every e-mail with deltas, with their exact all-time counts; any
+    other customer has no delta and a compacted count at most the ``CANDIDATES + 1``-th (``beyond``), so the bound
+    on the customers not examined is the larger of that and the first candidate left out."""
     bounds, bound_params = "", []
     if created_after:
         bounds, bound_params = bounds + " AND i.created_at >= %s", [*bound_params, created_after]
@@ -537,18 +613,27 @@ def _top_customers(issues, created_after: datetime | None, created_before: datet
         bounds, bound_params = bounds + " AND i.created_at < %s", [*bound_params, created_before]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.email, c.n, (SELECT count(*) FROM issues_orderissue i JOIN orders_order o "  # noqa: S608
-            f"ON o.id = i.order_id WHERE o.customer_email = c.email{bounds}) "
-            f"FROM (SELECT email, n FROM {CUSTOMERS} WHERE n > 0 ORDER BY n DESC, email LIMIT %s) c",
-            [*bound_params, CANDIDATES + 1],
+            f"WITH d AS (SELECT email, sum(n) AS n FROM {CUSTOMER_DELTAS} GROUP BY email), "  # noqa: S608 (fixed text)
+            f"top AS (SELECT email FROM {CUSTOMERS} WHERE n > 0 ORDER BY n DESC, email LIMIT %s), "
+            "total AS (SELECT e.email, coalesce(c.n, 0) + coalesce(d.n, 0) AS n "
+            f"FROM (SELECT email FROM top UNION SELECT email FROM d) e LEFT JOIN {CUSTOMERS} c ON c.email = e.email "
+            "LEFT JOIN d ON d.email = e.email) "
+            "SELECT c.email, c.n, (SELECT count(*) FROM issues_orderissue i JOIN orders_order o "
+            f"ON o.id = i.order_id WHERE o.customer_email = c.email{bounds}), "
+            f"(SELECT n FROM {CUSTOMERS} WHERE n > 0 ORDER BY n DESC, email OFFSET %s LIMIT 1) "
+            "FROM (SELECT email, n FROM total WHERE n > 0 ORDER BY n DESC, email LIMIT %s) c",
+            [CANDIDATES + 1, *bound_params, CANDIDATES, CANDIDATES + 1],
         )
         rows = cursor.fetchall()
         examined, rest = rows[:CANDIDATES], rows[CANDIDATES:]
-        best = sorted((count for _email, _n, count in examined if count > 0), reverse=True)
+        bound = max(
+            [n for _email, n, _count, _beyond in rest] + [beyond for *_, beyond in rows[:1] if beyond], default=0
+        )
+        best = sorted((count for _email, _n, count, _beyond in examined if count > 0), reverse=True)
         tenth = best[9] if len(best) >= 10 else 0
-        if rest and not (tenth and rest[0][1] < tenth):
+        if bound and not (tenth and bound < tenth):
             return _live_customers(issues)
-        found = [(email, count) for email, _n, count in examined if count > 0]
+        found = [(email, count) for email, _n, count, _beyond in examined if count > 0]
         cursor.execute(
             "SELECT e, c FROM unnest(%s::text[], %s::bigint[]) AS t(e, c) ORDER BY c DESC, e LIMIT 10",
             [[e for e, _ in found], [c for _, c in found]],

@@ -417,7 +417,8 @@ class IssueMetricsRollup(models.Model):
     """Derived data for :func:`issues.selectors.issue_metrics` on PostgreSQL: per UTC day an issue was created,
     how many issues (``n``) count under ``metric``/``key`` (status, priority, type, satisfaction, resolved,
     SLA outcome class, affected SKU or category, and refunds by source and currency with their ``amount``).
-    Kept by database triggers on every write (services, bulk paths, ``QuerySet.update``); see issues/metrics.py.
+    Kept by database triggers on every write (services, bulk paths, ``QuerySet.update``), which append to
+    :class:`IssueMetricsDelta`; compaction folds those in here; see issues/metrics.py.
     Rebuilt from scratch by ``manage.py issue_metrics_rebuild``."""
 
     day = models.DateField()
@@ -431,6 +432,32 @@ class IssueMetricsRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.metric}={self.key}: {self.n}"
+
+
+class IssueMetricsDelta(models.Model):
+    """What the triggers append on every write: signed changes to :class:`IssueMetricsRollup`'s counts (one row
+    per statement and (day, metric, key), no unique key, never updated, so that no two writers ever wait on one
+    counter row). The metrics read the rollup plus these; ``manage.py issue_metrics_compact`` folds them into the
+    rollup (issues/metrics.py)."""
+
+    day = models.DateField()
+    metric = models.CharField(max_length=16)
+    key = models.CharField(max_length=255)
+    n = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.metric}={self.key}: {self.n:+d}"
+
+
+class IssueMetricsCustomerDelta(models.Model):
+    """Signed changes to :class:`IssueMetricsCustomer`, appended by the triggers, folded in by compaction."""
+
+    email = models.CharField(max_length=254)
+    n = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.n:+d}"
 
 
 class IssueMetricsCustomer(models.Model):

@@ -37,6 +37,8 @@ DRIVEN = {
     "seed_demo",
     "retry_stuck_refunds",
     "send_follow_up_reminders",
+    "issue_metrics_compact",
+    "issue_metrics_rebuild",
     "prune_idempotency_keys",
     "webhooks_dispatch",
     "webhooks_prune",
@@ -200,3 +202,19 @@ def test_webhooks_prune_deletes_only_rows_without_history():
     assert "1 webhook events deleted" in run("webhooks_prune")
     assert not OutboxEvent.objects.exists()
     audit.assert_nothing("webhooks_prune")
+
+
+def test_issue_metrics_commands_write_only_derived_rows_without_history():
+    from issues.models import IssueMetricsCustomer, IssueMetricsCustomerDelta, IssueMetricsDelta, IssueMetricsRollup
+
+    assert not any(
+        is_tracked(m) for m in (IssueMetricsRollup, IssueMetricsDelta, IssueMetricsCustomer, IssueMetricsCustomerDelta)
+    )
+    issue_factory(order_with_items(customer_email="c@example.com"))
+    audit = Audit()
+    out = run("issue_metrics_compact")
+    assert "compacted" in out or "nothing to compact" in out
+    assert not IssueMetricsDelta.objects.exists()
+    out = run("issue_metrics_rebuild")
+    assert "rebuilt" in out or "nothing to rebuild" in out
+    audit.assert_nothing("issue_metrics_compact and issue_metrics_rebuild")

@@ -6,6 +6,7 @@ Plus the number of queries of the metrics endpoint, which must not grow with the
 
 import itertools
 import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -15,7 +16,13 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from issues import metrics
-from issues.models import IssueMetricsCustomer, IssueMetricsRollup, OrderIssue
+from issues.models import (
+    IssueMetricsCustomer,
+    IssueMetricsCustomerDelta,
+    IssueMetricsDelta,
+    IssueMetricsRollup,
+    OrderIssue,
+)
 from issues.selectors import issue_metrics, issue_metrics_reference
 from issues.services import issue_update
 from orders.models import OrderItem, Refund
@@ -28,9 +35,20 @@ postgres_only = pytest.mark.skipif(
 
 
 def snapshot() -> tuple[set, set]:
-    rollup = {(r.day, r.metric, r.key, r.n, r.amount) for r in IssueMetricsRollup.objects.all() if r.n or r.amount}
-    customers = {(c.email, c.n) for c in IssueMetricsCustomer.objects.all() if c.n}
-    return rollup, customers
+    """What the tables count per key: the compacted rows plus the deltas not compacted yet (read only)."""
+    rollup, customers = Counter(), Counter()
+    for model in (IssueMetricsRollup, IssueMetricsDelta):
+        for r in model.objects.all():
+            rollup[(r.day, r.metric, r.key, "n")] += r.n
+            rollup[(r.day, r.metric, r.key, "amount")] += r.amount
+    for model in (IssueMetricsCustomer, IssueMetricsCustomerDelta):
+        for c in model.objects.all():
+            customers[c.email] += c.n
+    keys = {(day, metric, key) for day, metric, key, _ in rollup}
+    return (
+        {(*k, rollup[(*k, "n")], rollup[(*k, "amount")]) for k in keys if rollup[(*k, "n")] or rollup[(*k, "amount")]},
+        {(email, n) for email, n in customers.items() if n},
+    )
 
 
 def random_writes(rnd: random.Random, agent, manager, *, steps: int) -> None:
@@ -185,3 +203,52 @@ def test_metrics_endpoint_runs_a_fixed_number_of_queries(api, manager, django_as
         assert client.get("/api/v1/issues/metrics").json()["total"] == 30
     with django_assert_num_queries(len(bounded)):
         assert client.get("/api/v1/issues/metrics", params).json()["total"] == 30
+
+
+@postgres_only
+@pytest.mark.parametrize("seed", [4, 5])
+def test_compaction_between_random_writes_keeps_the_answer(seed, agent, manager, monkeypatch):
+    rnd = random.Random(seed)
+    random_writes(rnd, agent, manager, steps=100)
+    folded = metrics.compact()
+    assert folded is not None
+    assert folded[0] > 0
+    assert not IssueMetricsDelta.objects.exists()
+    assert not IssueMetricsCustomerDelta.objects.exists()
+    # one row per key once compacted, none at zero
+    assert IssueMetricsRollup.objects.count() == len(
+        set(IssueMetricsRollup.objects.values_list("day", "metric", "key"))
+    )
+    assert not IssueMetricsRollup.objects.filter(n=0, amount=0).exists()
+    assert not IssueMetricsCustomer.objects.filter(n=0).exists()
+    random_writes(rnd, agent, manager, steps=100)  # deltas on top of the compacted rows
+    assert IssueMetricsDelta.objects.exists()
+
+    now = timezone.now()
+    ranges = [
+        {},
+        {"created_after": now - timedelta(days=12, hours=5)},
+        {"created_after": now - timedelta(days=30, hours=1), "created_before": now - timedelta(days=2, hours=3)},
+        {"created_after": now - timedelta(hours=3), "created_before": now},
+    ]
+
+    def answers_as_the_reference():
+        for moment, bounds in itertools.product((now, now + timedelta(days=20)), ranges):
+            for candidates in (1, 12, 200):
+                monkeypatch.setattr(metrics, "CANDIDATES", candidates)
+                expected = issue_metrics_reference(now=moment, **bounds)
+                assert issue_metrics(now=moment, **bounds) == expected, (moment, bounds, candidates)
+
+    answers_as_the_reference()  # compacted rows plus pending deltas
+    kept = snapshot()
+    metrics.compact()
+    assert snapshot() == kept
+    assert not IssueMetricsDelta.objects.exists()
+    answers_as_the_reference()  # compacted only
+    metrics.rebuild()
+    assert snapshot() == kept
+
+
+@postgres_only
+def test_compact_with_nothing_to_fold(db):
+    assert metrics.compact() == (0, 0)
