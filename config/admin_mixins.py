@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import typing
+import uuid
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django_fsm.admin import FSMAdminMixin
 from simple_history import admin as history_admin
 
 from config.errors import DomainError
+from config.idempotency import AdminFormKeyReused, admin_form_once
 
 
 class ServiceFSMAdminMixin(FSMAdminMixin):
@@ -91,3 +94,38 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class OnceForm(forms.Form):
+    """A money form of the admin (refunds, returns): it carries a one-time key, so sending it twice records
+    the money once (``submit_once``)."""
+
+    form_key = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=64,
+        error_messages={"required": "This form has no key: reload the page and send it again."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["form_key"].initial = uuid.uuid4().hex
+
+
+def submit_once(request, form: OnceForm, write) -> HttpResponseRedirect | None:
+    """Run ``write()`` (the service call, returning ``(redirect_url, success_message)``) once per form key.
+
+    A form sent again with the same values redirects to the first answer with a warning and writes nothing;
+    the same key with other values is a form error. Domain errors propagate to the view, which shows them
+    on the form (nothing was written, and the key is free again). Returns ``None`` when the form got an error.
+    """
+    values = {name: getattr(value, "pk", value) for name, value in form.cleaned_data.items() if name != "form_key"}
+    try:
+        url, message, replayed = admin_form_once(request, key=form.cleaned_data["form_key"], values=values, write=write)
+    except AdminFormKeyReused:
+        form.add_error(None, "This form was already sent with other values: reload the page to record another.")
+        return None
+    if replayed:
+        messages.warning(request, f"Already recorded; the form was sent twice and nothing more was done. {message}")
+    else:
+        messages.success(request, message)
+    return HttpResponseRedirect(url)

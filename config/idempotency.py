@@ -174,3 +174,37 @@ def prune(*, now=None) -> int:
 
     deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=now or timezone.now()).delete()
     return deleted
+
+
+# --------------------------------------------------------------------------- the admin's money forms
+class AdminFormKeyReused(Exception):
+    """The form's key was already used for a submission with other values."""
+
+
+def admin_form_once(request, *, key: str, values: dict, write) -> tuple[str, str, bool]:
+    """Run ``write()`` at most once per employee and form key: the admin's answer to a double click.
+
+    The admin's money forms (refunds, returns) carry a one-time ``form_key`` rendered with the form: a form
+    sent twice (a double click, the browser's resend after a slow answer, Back and submit again) records
+    the money once. ``write()`` calls the service and returns ``(redirect_url, message)``; that answer is
+    kept like an API answer for ``IDEMPOTENCY_KEY_TTL_HOURS``. A resubmission with the same values gets it
+    back with ``replayed=True`` and writes nothing; the same key with other values raises
+    ``AdminFormKeyReused``. A domain error rolls the key back, so a corrected form can be sent again.
+    Concurrent submissions wait on the key's unique index, as in the API.
+    """
+    from config.models import IdempotencyKey
+
+    caller = f"user:{request.user.pk}"
+    raw = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    with transaction.atomic():
+        existing = _claim(caller=caller, key=key, request=request, digest=digest)
+        if existing is not None:
+            if existing.request_hash != digest or not existing.status_code:
+                raise AdminFormKeyReused
+            return existing.response_headers.get("Location", ""), existing.response_body, True
+        url, message = write()
+        IdempotencyKey.objects.filter(caller=caller, key=key, method=request.method, path=request.path[:512]).update(
+            status_code=302, response_body=message, response_headers={"Location": url}
+        )
+        return url, message, False

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from config import dashboard
-from config.admin_mixins import ServiceFSMAdminMixin, SimpleHistoryAdmin
+from config.admin_mixins import OnceForm, ServiceFSMAdminMixin, SimpleHistoryAdmin, submit_once
 from config.counting import EstimatedCountPaginator
 from config.errors import DomainError
 from config.people import is_manager
@@ -151,7 +151,7 @@ class ApprovalDecisionForm(forms.Form):
     note = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 4, "cols": 80}))
 
 
-class IssueRefundForm(forms.Form):
+class IssueRefundForm(OnceForm):
     amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     source = forms.ChoiceField(choices=RefundSource.choices)
     notes = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
@@ -564,8 +564,9 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
         paid, refunded = order_money(issue.order)
         form = IssueRefundForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            try:
-                result = services.issue_update(
+
+            def write():
+                refund = services.issue_update(
                     order_id=issue.order.order_id,
                     issue_id=issue.issue_id,
                     actor=request.user,
@@ -575,13 +576,15 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
                         "notes": form.cleaned_data["notes"],
                     },
                     channel=NoteChannel.ADMIN,
-                )
+                ).refund
+                url = reverse("admin:issues_orderissue_change", args=[issue.pk])
+                return url, f"Refund {refund.refund_id} of {refund.amount} {refund.currency} recorded."
+
+            try:
+                if (done := submit_once(request, form, write)) is not None:
+                    return done
             except DomainError as err:
                 form.add_error(None, _error_text(err))
-            else:
-                refund = result.refund
-                messages.success(request, f"Refund {refund.refund_id} of {refund.amount} {refund.currency} recorded.")
-                return redirect("admin:issues_orderissue_change", issue.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from appeasements.models import Appeasement
-from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin, SimpleHistoryAdmin
+from config.admin_mixins import OnceForm, ReadOnlyInline, ServiceFSMAdminMixin, SimpleHistoryAdmin, submit_once
 from config.counting import EstimatedCountPaginator
 from config.errors import DomainError
 from issues import sla
@@ -170,7 +170,7 @@ class ReturnInline(DisplayOnlyInline):
         return format_html('<a href="{}">{}</a>', reverse("admin:returns_return_change", args=[obj.pk]), obj.return_id)
 
 
-class RefundForm(forms.Form):
+class RefundForm(OnceForm):
     amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     source = forms.ChoiceField(choices=RefundSource.choices)
     reason = forms.CharField(max_length=255, required=False, widget=forms.TextInput(attrs={"size": 60}))
@@ -324,7 +324,8 @@ class OrderAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
         paid, refunded = selectors.order_money(order)
         form = RefundForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            try:
+
+            def write():
                 refund = services.refund_record(
                     order=order,
                     actor=request.user,
@@ -332,11 +333,14 @@ class OrderAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
                     source=form.cleaned_data["source"],
                     reason=form.cleaned_data["reason"] or "Admin refund",
                 )
+                url = reverse("admin:orders_order_change", args=[order.pk])
+                return url, f"Refund {refund.refund_id} of {refund.amount} {refund.currency} recorded."
+
+            try:
+                if (done := submit_once(request, form, write)) is not None:
+                    return done
             except DomainError as err:
                 form.add_error(None, err.message)
-            else:
-                messages.success(request, f"Refund {refund.refund_id} of {refund.amount} {refund.currency} recorded.")
-                return redirect("admin:orders_order_change", order.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from config.admin_history import ChangeReasonAdminMixin
-from config.admin_mixins import ReadOnlyInline, SimpleHistoryAdmin
+from config.admin_mixins import OnceForm, ReadOnlyInline, SimpleHistoryAdmin, submit_once
 from config.errors import DomainError
 from orders.models import Order, OrderItem
 from returns import services
@@ -109,7 +109,8 @@ class ReturnAdmin(SimpleHistoryAdmin):
         returned = services.returned_quantities(order)
         form = RecordReturnForm(request.POST or None, items=items, returned=returned)
         if request.method == "POST" and form.is_valid():
-            try:
+
+            def write():
                 ret = services.order_return_lines(
                     order_id=order.order_id,
                     actor=services.ReturnActor.employee(request.user, via=ReturnChannel.ADMIN),
@@ -119,13 +120,14 @@ class ReturnAdmin(SimpleHistoryAdmin):
                     refund=form.cleaned_data["refund"],
                     restock=form.cleaned_data["restock"],
                 )
+                url = reverse("admin:orders_order_change", args=[order.pk])
+                return url, f"Return {ret.return_id} recorded; refunded {ret.refund_amount} {ret.currency}."
+
+            try:
+                if (done := submit_once(request, form, write)) is not None:
+                    return done
             except DomainError as err:
                 form.add_error(None, _describe(err))
-            else:
-                messages.success(
-                    request, f"Return {ret.return_id} recorded; refunded {ret.refund_amount} {ret.currency}."
-                )
-                return redirect("admin:orders_order_change", order.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -143,7 +145,7 @@ def _describe(err: DomainError) -> str:
     return err.message
 
 
-class RecordReturnForm(forms.Form):
+class RecordReturnForm(OnceForm):
     reason = forms.ModelChoiceField(
         queryset=ReturnReason.objects.filter(kind=ReasonKind.RETURN, is_active=True), label="Return code"
     )

@@ -207,8 +207,8 @@ def _order_refund(p):
     return [
         Write(
             p["agent"],
-            lambda: agent.post(url, {"amount": "5.00", "source": "merchant", "reason": "Goodwill"}),
-            lambda: agent.post(url, {"amount": "500.00", "source": "merchant", "reason": "Too much"}),
+            lambda: agent.post(url, {"amount": "5.00", "source": "merchant", "reason": "Goodwill", "form_key": "k1"}),
+            lambda: agent.post(url, {"amount": "500.00", "source": "merchant", "reason": "Too much", "form_key": "k2"}),
         )
     ]
 
@@ -383,8 +383,10 @@ def _issue_refund(p):
     return [
         Write(
             p["agent"],
-            lambda: agent.post(url, {"amount": "5.00", "source": "merchant", "notes": "Partial refund"}),
-            lambda: agent.post(url, {"amount": "500.00", "source": "merchant", "notes": "All of it"}),
+            lambda: agent.post(
+                url, {"amount": "5.00", "source": "merchant", "notes": "Partial refund", "form_key": "k1"}
+            ),
+            lambda: agent.post(url, {"amount": "500.00", "source": "merchant", "notes": "All of it", "form_key": "k2"}),
         )
     ]
 
@@ -550,7 +552,7 @@ def _return_record(p):
     item = order.items.order_by("line_number").first()
     url = reverse("admin:returns_return_record", args=[order.pk])
     agent = logged_in(p["agent"])
-    data = {"reason": ReturnReason.objects.get(code="2001").pk, "message": "Broken", "refund": "on"}
+    data = {"reason": ReturnReason.objects.get(code="2001").pk, "message": "Broken", "refund": "on", "form_key": "k1"}
     return [
         Write(
             p["agent"],

@@ -154,9 +154,9 @@ def test_refund_form_calls_the_ledger(agent, make_issue):
     client = logged_in(agent)
     url = reverse("admin:issues_orderissue_refund", args=[issue.pk])
     assert client.get(url).status_code == 200
-    too_much = client.post(url, {"amount": "100.00", "source": "merchant", "notes": "all of it"})
+    too_much = client.post(url, {"amount": "100.00", "source": "merchant", "notes": "all of it", "form_key": "k1"})
     assert "exceeds the refundable amount" in too_much.content.decode()
-    response = client.post(url, {"amount": "12.50", "source": "merchant", "notes": "Partial refund"})
+    response = client.post(url, {"amount": "12.50", "source": "merchant", "notes": "Partial refund", "form_key": "k1"})
     assert response.status_code == 302
     refund = Refund.objects.get()
     assert (refund.amount, refund.cause_id) == (Decimal("12.50"), issue.issue_id)

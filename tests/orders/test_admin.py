@@ -113,7 +113,8 @@ def test_illegal_transition_from_admin_changes_nothing(manager_client):
 def test_refund_form_records_through_the_ledger(agent_client, agent):
     order = order_with_items(items=1, unit_price=Decimal("40.00"))
     response = agent_client.post(
-        f"/admin/orders/order/{order.pk}/refund/", {"amount": "15.50", "source": "merchant", "reason": "late"}
+        f"/admin/orders/order/{order.pk}/refund/",
+        {"amount": "15.50", "source": "merchant", "reason": "late", "form_key": "k1"},
     )
     assert response.status_code == 302
     refund = Refund.objects.get(order=order)
@@ -124,7 +125,9 @@ def test_refund_form_records_through_the_ledger(agent_client, agent):
 
 def test_refund_form_refuses_more_than_refundable_and_changes_nothing(agent_client):
     order = order_with_items(items=1, unit_price=Decimal("40.00"))
-    response = agent_client.post(f"/admin/orders/order/{order.pk}/refund/", {"amount": "40.01", "source": "merchant"})
+    response = agent_client.post(
+        f"/admin/orders/order/{order.pk}/refund/", {"amount": "40.01", "source": "merchant", "form_key": "k1"}
+    )
     assert response.status_code == 200
     assert "exceeds the refundable amount" in response.content.decode()
     assert not Refund.objects.filter(order=order).exists()

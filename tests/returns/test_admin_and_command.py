@@ -30,6 +30,7 @@ def test_record_a_return_from_the_admin(staff_client, manager, django_capture_on
             url,
             {
                 "reason": ReturnReason.objects.get(code="2002").pk,
+                "form_key": "k1",
                 "message": "Dented",
                 "refund": "on",
                 f"qty_{a.pk}": "1",
@@ -52,7 +53,7 @@ def test_admin_record_form_reports_service_refusals(staff_client):
     [a] = order.items.all()
     response = staff_client.post(
         f"/admin/returns/return/record/{order.pk}/",
-        {"reason": ReturnReason.objects.get(code="2002").pk, f"qty_{a.pk}": "1"},
+        {"reason": ReturnReason.objects.get(code="2002").pk, f"qty_{a.pk}": "1", "form_key": "k1"},
     )
     assert response.status_code == 200
     assert "Items can be returned only from a completed order" in response.content.decode()
@@ -62,7 +63,8 @@ def test_admin_record_form_reports_service_refusals(staff_client):
 def test_admin_record_form_needs_a_quantity(staff_client):
     order = order_with_items(items=1, status=OrderStatus.COMPLETED)
     response = staff_client.post(
-        f"/admin/returns/return/record/{order.pk}/", {"reason": ReturnReason.objects.get(code="2002").pk}
+        f"/admin/returns/return/record/{order.pk}/",
+        {"reason": ReturnReason.objects.get(code="2002").pk, "form_key": "k1"},
     )
     assert "Enter a quantity for at least one item." in response.content.decode()
 
