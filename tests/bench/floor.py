@@ -1,13 +1,17 @@
-"""The floor: a bare Django view that writes the same rows as the issue PATCH with a note and a refund.
+"""The floors: what bare Django costs for the same work, served beside the project in the bench.
 
-Token lookup, lock the issue, update it (one history row), one note (and its history row), lock the order,
-sum its refunds, insert the refund (and its history row). No DRF, no validation beyond the ledger check, no
-events or tasks: what the database work costs with nothing else. Served beside the real API in the bench.
+- A bare view that writes the same rows as the issue PATCH with a note and a refund: token lookup, lock the
+  issue, update it (one history row), one note (and its history row), lock the order, sum its refunds, insert
+  the refund (and its history row). No DRF, no validation beyond the ledger check, no events or tasks.
+- A bare admin site (``/bench/admin/``): Django's own ``ModelAdmin`` changelists of issues, orders and
+  appeasements with the same columns as plain fields (no SLA clock, amounts or links), the same page size, order and
+  estimated count: what Django's admin templates cost to show those 50 rows with nothing else.
 """
 
 import json
 from decimal import Decimal
 
+from django.contrib import admin
 from django.db import transaction
 from django.db.models import Sum
 from django.http import JsonResponse
@@ -15,6 +19,8 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authtoken.models import Token
 
+from appeasements.models import Appeasement
+from config.counting import EstimatedCountPaginator
 from config.urls import urlpatterns as project_urlpatterns
 from issues.models import IssueNote, OrderIssue
 from orders.models import Order, Payment, Refund, RefundCause, RefundStatus
@@ -58,7 +64,34 @@ def bare_issue_patch(request, order_id: str, issue_id: str):
     return JsonResponse({"success": True, "issue_id": issue.issue_id, "refund_id": refund.refund_id})
 
 
+bare_admin = admin.AdminSite(name="bare_admin")
+
+
+def _bare(model, columns: tuple, related: tuple = ()) -> None:
+    attrs = {
+        "list_display": columns,
+        "list_select_related": related,
+        "list_per_page": 50,
+        "show_full_result_count": False,
+        "paginator": EstimatedCountPaginator,
+    }
+    bare_admin.register(model, type(f"Bare{model.__name__}Admin", (admin.ModelAdmin,), attrs))
+
+
+_bare(
+    OrderIssue,
+    ("issue_id", "order", "title", "status", "priority", "issue_type", "assigned_to", "created_at"),
+    ("order", "assigned_to"),
+)
+_bare(Order, ("order_id", "customer_email", "customer_phone", "status", "channel", "order_total", "created_at"))
+_bare(
+    Appeasement,
+    ("appeasement_id", "state", "reason", "agent", "order", "type", "created_at"),
+    ("reason", "agent", "order"),
+)
+
 urlpatterns = [
     path("bench/floor/orders/<str:order_id>/issues/<str:issue_id>", bare_issue_patch),
+    path("bench/admin/", bare_admin.urls),
     *project_urlpatterns,
 ]
