@@ -122,6 +122,8 @@ class OrderIssue(ConcurrentTransitionMixin, models.Model):
             models.Index(Upper("issue_id"), name="issue_issue_id_upper_idx"),
             models.Index(fields=["priority", "-created_at"], name="issue_priority_created_idx"),
             models.Index(fields=["issue_type", "-created_at"], name="issue_type_created_idx"),
+            # the status filter (admin and /api/v1/issues?status=) under the newest-first order
+            models.Index(fields=["status", "-created_at", "-id"], name="issue_status_created_idx"),
         ]
 
     def __str__(self) -> str:
