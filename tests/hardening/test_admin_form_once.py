@@ -7,18 +7,18 @@ the key free, so the corrected form can be sent again.
 """
 
 import re
-import threading
+import time
 from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from config.models import IdempotencyKey
 from orders.models import Refund
 from returns.models import Return, ReturnReason
+from tests.concurrency import run_concurrently
 from tests.factories import employee, issue_factory, order_with_items
 from tests.hardening.audit_helpers import Audit
 
@@ -170,31 +170,14 @@ def test_concurrent_sends_of_one_form_record_once(monkeypatch):
 
     def slow_refund(**kwargs):
         calls.append(1)
-        import time
-
         time.sleep(0.3)  # the first send holds the key row while the others arrive
         return real(**kwargs)
 
     monkeypatch.setattr(orders_admin.services, "refund_record", slow_refund)
-    barrier = threading.Barrier(4)
-    answers = []
+    clients = [logged_in(agent) for _ in range(4)]
 
-    def send():
-        try:
-            client = logged_in(agent)
-            barrier.wait()
-            r = client.post(url, {**data, "form_key": "same"})
-            answers.append((r.status_code, r["Location"]))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = run_concurrently(*(lambda c=c: c.post(url, {**data, "form_key": "same"}) for c in clients))
 
     assert len(calls) == 1
     assert Refund.objects.filter(order=order).count() == 1
-    assert len(set(answers)) == 1
-    assert answers[0][0] == 302
+    assert {(r.status_code, r["Location"]) for r in answers} == {(302, answers[0]["Location"])}

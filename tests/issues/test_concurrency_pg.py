@@ -1,12 +1,10 @@
 """Two concurrent updates of one issue never lose a write (PostgreSQL row locks, real threads)."""
 
-import threading
-
 import pytest
-from django.db import connections
 
 from issues.models import IssueNote, OrderIssue
 from issues.services import issue_update
+from tests.concurrency import run_concurrently
 from tests.factories import employee, issue_factory, order_with_items
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -20,27 +18,6 @@ def groups(transactional_db):
     from config.permissions import sync_groups
 
     sync_groups(apps)
-
-
-def run_concurrently(*calls):
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
 
 
 def test_concurrent_updates_both_land(transactional_db):
