@@ -15,8 +15,8 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
-from simple_history.models import HistoricalRecords
 
+from config.history import HistoricalRecords
 from issues import sla
 from orders.ids import new_prefixed_id
 from orders.models import Order, OrderItem

@@ -11,8 +11,8 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
-from simple_history.models import HistoricalRecords
 
+from config.history import HistoricalRecords
 from orders.ids import new_order_id, new_refund_id
 
 ZERO = Decimal("0.00")

@@ -10,8 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey
-from simple_history.models import HistoricalRecords
 
+from config.history import HistoricalRecords
 from orders.ids import new_prefixed_id
 from orders.models import MONEY, ZERO, Order, OrderItem
 

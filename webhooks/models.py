@@ -12,8 +12,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
+from config.history import HistoricalRecords
 from orders.ids import new_prefixed_id
 
 SECRET_PREFIX = "whsec_"

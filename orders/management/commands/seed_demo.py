@@ -1,8 +1,8 @@
 """Demo data: categories, employees with known passwords, orders in every status.
 
 Repeatable: orders have deterministic ids (7xxx-xxxx-xxxxx) and existing ones are skipped. Rows
-are written in batches, each with its history row (``seed_scale.RowWriter``: ``COPY`` on PostgreSQL,
-``bulk_create_with_history`` elsewhere), so history stays complete at scale.
+are written in batches, each with its history row (``seed_scale.RowWriter``, through
+``bulk_create_with_history``), so history stays complete at scale.
 """
 
 from __future__ import annotations
