@@ -546,7 +546,12 @@ def _admin_worker(db: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", default="200,20000,200000", help="Comma-separated sizes in orders (5 issues each).")
-    parser.add_argument("--history-orders", type=int, default=5000, help="Size of the with/without history comparison.")
+    parser.add_argument(
+        "--history-orders",
+        type=int,
+        default=0,
+        help="Size of the with/without history comparison (default: the largest size, whose seed is the with side).",
+    )
     parser.add_argument("--duration", type=float, default=8, help="Seconds per wrk run.")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--reuse", action="store_true", help="Keep already seeded bench databases.")
@@ -560,8 +565,11 @@ def main() -> None:
     print("== Data at scale", flush=True)
     seeds = {}
     if "data" not in skip:
-        n = args.history_orders
-        with_h = seed(f"bench_hist_o{n}", n, history=True, reuse=args.reuse)
+        n = args.history_orders or sizes[-1]
+        if n in sizes:  # the data set's own seed is the with-history side
+            with_h = seeds[n] = seed(f"bench_o{n}", n, reuse=args.reuse)
+        else:
+            with_h = seed(f"bench_hist_o{n}", n, history=True, reuse=args.reuse)
         without = seed(f"bench_nohist_o{n}", n, history=False, reuse=args.reuse)
         ratio = with_h["seconds"] / max(without["seconds"], 1e-6)
         record(
@@ -573,7 +581,8 @@ def main() -> None:
             ratio <= 2,
         )
     for orders in sizes:
-        seeds[orders] = seed(f"bench_o{orders}", orders, reuse=args.reuse)
+        if orders not in seeds:
+            seeds[orders] = seed(f"bench_o{orders}", orders, reuse=args.reuse)
         s = seeds[orders]
         record(
             "data",
