@@ -43,3 +43,38 @@ def test_starts_with_a_real_key():
 def test_debug_allows_the_development_key():
     result = import_settings(DEBUG="1")
     assert result.returncode == 0, result.stderr
+
+
+def database_options(**env_overrides) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", "from config import settings; print(settings.DATABASES['default'].get('OPTIONS'))"],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "1", **env_overrides},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_postgresql_connections_run_without_jit():
+    """JIT compiles queries the planner overestimates: 200 ms on the metrics' 35 ms customers query at 1M issues."""
+    assert "-c jit=off" in database_options(DATABASE_URL="postgres://u@db.example:5432/backoffice")
+    assert "jit" not in database_options(DATABASE_URL="postgres://u@db.example:5432/backoffice", PG_JIT="on")
+    assert "jit" not in database_options(DATABASE_URL="sqlite:///x.sqlite3")
+
+
+def test_jit_off_keeps_options_from_the_database_url():
+    options = database_options(DATABASE_URL="postgres://u@db.example:5432/backoffice?options=-c%20work_mem%3D64MB")
+    assert "-c work_mem=64MB -c jit=off" in options
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_the_database_session_has_jit_off():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
