@@ -305,8 +305,9 @@ def api_stage(db: str, label: str, port: int, duration: float, mixed_requests: i
         wrk(port, real[:200], connections=2, seconds=2, auth=auth)  # warm up both
         wrk(port, floor[:200], connections=2, seconds=2, auth=auth)
         for connections in (1, 4):
-            # Alternating rounds, each run's median kept: one run of a 2-core machine shared by gunicorn,
-            # PostgreSQL and wrk moved the ratio by 0.3-0.6 between two bench runs at 4 connections.
+            # Alternating rounds, each an API run and a floor run back to back, and the round with the median
+            # ratio kept: one run of a 2-core machine shared by gunicorn, PostgreSQL and wrk moved the ratio by
+            # 0.3-0.6 between two bench runs at 4 connections, and a slow spell can span the runs of a round.
             runs = []
             for _ in range(ROUNDS):
                 runs.append(
@@ -315,11 +316,12 @@ def api_stage(db: str, label: str, port: int, duration: float, mixed_requests: i
                         wrk(port, floor, connections=connections, seconds=duration, auth=auth),
                     )
                 )
-            r = sorted((a for a, _ in runs), key=lambda d: d["p50"])[ROUNDS // 2]
-            f = sorted((b for _, b in runs), key=lambda d: d["p50"])[ROUNDS // 2]
+            r, f = sorted(runs, key=lambda pair: pair[0]["p50"] / max(pair[1]["p50"], 1))[ROUNDS // 2]
             print(
                 f"    {label} c={connections} rounds (API / floor p50): "
-                + ", ".join(f"{fmt_ms(a['p50'])} / {fmt_ms(b['p50'])}" for a, b in runs),
+                + ", ".join(
+                    f"{fmt_ms(a['p50'])} / {fmt_ms(b['p50'])} = {a['p50'] / max(b['p50'], 1):.2f}x" for a, b in runs
+                ),
                 flush=True,
             )
             figures[f"patch_c{connections}"] = r
