@@ -22,11 +22,29 @@ def indexed_columns(table: str) -> set[tuple[str, ...]]:
     return {tuple(c["columns"]) for c in constraints.values() if c["index"] and not c["primary_key"]}
 
 
+# Infrastructure, not domain data: derived metric counts, API keys, the webhook outbox and its deliveries.
+UNTRACKED = {
+    "issues.IssueMetricsRollup",
+    "issues.IssueMetricsDelta",
+    "issues.IssueMetricsCustomerDelta",
+    "issues.IssueMetricsCustomer",
+    "returns.AccountAPIKey",
+    "webhooks.OutboxEvent",
+    "webhooks.Delivery",
+    "webhooks.DeliveryAttempt",
+}
+
+
 def test_every_domain_model_has_its_history_table():
+    """DESIGN rule 5; the index test below runs over every one of them."""
     tracked = {m.instance_type._meta.label for m in HISTORY_MODELS}
-    assert {"orders.Order", "orders.Refund", "issues.OrderIssue", "issues.IssueNote"} <= tracked
-    assert {"appeasements.Appeasement", "appeasements.AppeasementRefund", "returns.Return"} <= tracked
-    assert len(tracked) == 21
+    domain = {
+        m._meta.label
+        for label in ("orders", "issues", "appeasements", "returns", "webhooks")
+        for m in apps.get_app_config(label).get_models()
+        if not hasattr(m, "instance_type")
+    }
+    assert domain - UNTRACKED == tracked
 
 
 @pytest.mark.parametrize("model", HISTORY_MODELS, ids=lambda m: m._meta.label)
