@@ -92,6 +92,7 @@ class AppeasementAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     paginator = EstimatedCountPaginator  # no COUNT(*) over every appeasement per page
     list_per_page = 50
     inlines = [AppeasementRefundInline, AppeasementCommentInline]
+    object_select_related = ("order", "issue", "agent", "reason")  # read-only on the change page
     readonly_fields = (
         "appeasement_id",
         "order",

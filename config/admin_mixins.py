@@ -26,8 +26,32 @@ class ServiceFSMAdminMixin(FSMAdminMixin):
     the app's service there (one write path, DESIGN rule 1). Domain errors become admin messages.
     """
 
+    # Relations the change page shows (read-only fields, the money summary): joined to the object's one query.
+    object_select_related: tuple[str, ...] = ()
+
     def apply_transition(self, request, obj, transition_name: str, form_data: dict[str, typing.Any]):
         raise NotImplementedError
+
+    def get_object(self, request, object_id, from_field=None):
+        """The object, read once per page: django-fsm-2's ``change_view`` reads it for the transition buttons
+        and Django's reads it again for the form. Only a GET shares it; a POST's form changes the instance it
+        is given, so each reader of a POST gets its own."""
+        safe = request.method in ("GET", "HEAD")
+        key = (self.model, str(object_id), from_field)
+        cache = request.__dict__.setdefault("_admin_objects", {}) if safe else {}
+        if key not in cache:
+            request._admin_reading_object = True
+            try:
+                cache[key] = super().get_object(request, object_id, from_field)
+            finally:
+                request._admin_reading_object = False
+        return cache[key]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if self.object_select_related and getattr(request, "_admin_reading_object", False):
+            queryset = queryset.select_related(*self.object_select_related)
+        return queryset
 
     def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None) -> bool:  # noqa: D401
         try:

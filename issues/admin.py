@@ -261,6 +261,7 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     paginator = EstimatedCountPaginator  # no COUNT(*) over a million issues per page
     list_per_page = 50
     raw_id_fields = ("order",)
+    object_select_related = ("order", "created_by")  # read-only on the change page; the refunds need the order
     actions = ["assign_to_me"]
     inlines = [IssueNoteInline]
     history_list_display = ["status", "priority"]

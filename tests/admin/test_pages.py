@@ -96,8 +96,8 @@ def pages(order, issue) -> dict[str, str]:
 PINNED = {
     "index": 8,
     "order search by email": 7,
-    "order page": 15,
-    "issue page (timeline)": 19,
+    "order page": 14,
+    "issue page (timeline)": 17,
     "issue refund form": 7,
     "transition form": 5,
     "my open issues": 6,
@@ -215,3 +215,34 @@ def test_resolution_percentiles_per_day_match_percentile_cont(agent):
     point = next(p for p in data["resolution"] if p["bucket"] == day)
     assert point == {"bucket": day, "resolved": 10, "p50": 5.5, "p90": 9.1}
     assert data["flow"][1]["resolved"] == 10
+
+
+def test_a_change_page_reads_its_object_once_with_what_it_shows(world, manager):
+    """django-fsm-2 reads the object for the transition buttons and Django again for the form: a GET reads it
+    once, joined to the relations its read-only fields show (the issue's order, the appeasement's order,
+    issue, agent and reason), so none of them costs a query of its own."""
+    order, issue = world
+    appeasement = Appeasement.objects.get(issue=issue)
+    client = logged_in(manager)
+    cases = [
+        (reverse("admin:issues_orderissue_change", args=[issue.pk]), "issues_orderissue", ["orders_order"]),
+        (reverse("admin:orders_order_change", args=[order.pk]), "orders_order", []),
+        (
+            reverse("admin:appeasements_appeasement_change", args=[appeasement.pk]),
+            "appeasements_appeasement",
+            ["orders_order", "issues_orderissue", "appeasements_appeasementreason"],
+        ),
+    ]
+    for url, table, joined in cases:
+        client.get(url)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        by_pk = [
+            q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+        ]
+        by_pk = [q for q in by_pk if f'WHERE "{table}"."id" = ' in q]
+        assert len(by_pk) == 1, (url, by_pk)
+        for other in joined:
+            assert f'JOIN "{other}"' in by_pk[0], (url, other)
+            alone = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith(f'SELECT "{other}".')]
+            assert not [q for q in alone if f'WHERE "{other}"."id" = ' in q], (url, other, alone)
