@@ -50,12 +50,14 @@ def is_postgres() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``postgres`` need row locks and real concurrency: skipped, with the reason, on SQLite."""
+    """Tests marked ``postgres`` are skipped on SQLite, each with its reason: ``@pytest.mark.postgres("plans")``
+    says what SQLite lacks for it; a bare marker means row locks and real concurrency."""
     from django.conf import settings
 
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
-    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); SQLite has no row locks")
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        marker = item.get_closest_marker("postgres")
+        if marker is not None:
+            lacks = marker.args[0] if marker.args else "SQLite has no row locks"
+            item.add_marker(pytest.mark.skip(reason=f"needs PostgreSQL (set DATABASE_URL); {lacks}"))

@@ -35,7 +35,7 @@ def test_paginator_counts_like_django_below_the_threshold():
     assert paginator.is_estimate is False
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres("estimates come from PostgreSQL's planner statistics")
 def test_above_the_threshold_postgresql_estimates_without_counting_everything(django_assert_num_queries):
     # given: statistics for the table
     make_issues(5)
@@ -56,7 +56,7 @@ def test_above_the_threshold_postgresql_estimates_without_counting_everything(dj
     assert count >= 1
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres("estimates come from PostgreSQL's planner statistics")
 def test_small_results_cost_one_bounded_query_on_postgresql(django_assert_num_queries):
     make_issues(3)
     with django_assert_num_queries(1) as ctx:

@@ -110,7 +110,7 @@ def test_appeasement_changelist_query_count_does_not_grow(manager, agent, n, dja
     assert counts <= 9
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres("it checks PostgreSQL's query plan")
 @pytest.mark.parametrize("status", ["open", "investigating"])
 def test_the_status_filter_reads_its_index_in_the_list_order(manager, agent, status):
     """The admin's status filter and ``/api/v1/issues?status=`` read the newest issues of a status straight from

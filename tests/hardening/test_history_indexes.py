@@ -59,7 +59,7 @@ def test_migrations_match_the_models():
     assert "No changes detected" in out.getvalue()
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres("it checks PostgreSQL's query plan")
 def test_an_issues_history_is_read_through_the_index_on_the_tracked_row(agent):
     """``/history`` of an issue and the admin's history page read the rows of one issue, not the whole table."""
     from issues.models import OrderIssue

@@ -71,7 +71,7 @@ def test_jit_off_keeps_options_from_the_database_url():
 
 
 @pytest.mark.django_db
-@pytest.mark.postgres
+@pytest.mark.postgres("jit is a PostgreSQL setting")
 def test_the_database_session_has_jit_off():
     from django.db import connection
 
