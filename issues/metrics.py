@@ -351,6 +351,10 @@ def rebuild() -> None:
 
 # One compaction (or rebuild) at a time; a second one started meanwhile returns at once.
 COMPACT_LOCK = 0x1550E_3E7C
+# A compaction that folds more delta rows than this refreshes the planner's statistics of the tables it changed:
+# the emptied deltas would otherwise keep the row counts of before (until autovacuum gets there), and the
+# metrics' reads would be planned for a million deltas that are no longer there (after a bulk load, say).
+ANALYZE_ABOVE = 10_000
 
 COMPACT_SQL = f"""
 WITH moved AS (DELETE FROM {DELTAS} WHERE id <= %s RETURNING day, metric, key, n, amount)
@@ -404,6 +408,9 @@ def compact() -> tuple[int, int] | None:
                     + (" AND amount = 0" if table == ROLLUP else ""),
                     [zero],
                 )
+            if count > ANALYZE_ABOVE:
+                # Under the lock, in the fold's transaction: it sees the deltas gone; it blocks no writer.
+                cursor.execute(f"ANALYZE {deltas}, {table}")
     return folded[0], folded[1]
 
 

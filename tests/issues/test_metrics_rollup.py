@@ -252,3 +252,31 @@ def test_compaction_between_random_writes_keeps_the_answer(seed, agent, manager,
 @postgres_only
 def test_compact_with_nothing_to_fold(db):
     assert metrics.compact() == (0, 0)
+
+
+@postgres_only
+def test_a_big_compaction_leaves_fresh_planner_statistics(db, monkeypatch):
+    """After folding many deltas (a bulk load) the planner knows the deltas are gone and the rollup has grown:
+    stale counts would plan the metrics' reads for deltas that are no longer there."""
+    monkeypatch.setattr(metrics, "ANALYZE_ABOVE", 500)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {metrics.DELTAS} (day, metric, key, n, amount) "
+            "SELECT DATE '2026-01-01', 'type', 'k' || i, 1, 0 FROM generate_series(1, 600) AS i"
+        )
+        cursor.execute(
+            f"INSERT INTO {metrics.CUSTOMER_DELTAS} (email, n) "
+            "SELECT i || '@x.test', 1 FROM generate_series(1, 100) AS i"
+        )
+        cursor.execute(f"ANALYZE {metrics.DELTAS}, {metrics.ROLLUP}")
+
+        def rows(table: str) -> float:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+            return cursor.fetchone()[0]
+
+        assert rows(metrics.DELTAS) == 600
+        customers_before = rows(metrics.CUSTOMER_DELTAS)
+        assert metrics.compact() == (600, 100)
+        assert rows(metrics.DELTAS) == 0
+        assert rows(metrics.ROLLUP) == 600
+        assert rows(metrics.CUSTOMER_DELTAS) == customers_before  # 100 folded rows: below the threshold
