@@ -3,18 +3,17 @@
 PostgreSQL only (real row locks); skipped with the reason on SQLite.
 """
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from appeasements import services
-from appeasements.errors import InvalidInput
+from appeasements.errors import InvalidInput, WrongState
 from appeasements.models import Appeasement, AppeasementState
 from config.errors import RefundProcessingError
 from orders.models import Order, Refund, RefundCause, RefundSource, RefundStatus
 from orders.services import refund_record
+from tests.concurrency import outcomes, run_concurrently
 from tests.factories import employee, order_with_items
 
 EACH = 10
@@ -38,48 +37,26 @@ def test_concurrent_appeasements_and_issue_refunds_never_pass_the_paid_amount(se
         )
         for _ in range(EACH)
     ]
-    barrier = threading.Barrier(2 * EACH)
-    successes, refusals, crashes = [], [], []
 
     def submit(appeasement_id):
-        try:
-            barrier.wait(timeout=30)
-            successes.append(services.appeasement_submit(appeasement_id=appeasement_id, caller=agent))
-        except InvalidInput as exc:
-            refusals.append(exc)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            crashes.append(exc)
-        finally:
-            connection.close()
+        return services.appeasement_submit(appeasement_id=appeasement_id, caller=agent)
 
     def issue_refund():
-        try:
-            mine = Order.objects.get(pk=order.pk)
-            barrier.wait(timeout=30)
-            successes.append(
-                refund_record(
-                    order=mine,
-                    actor=agent,
-                    amount=Decimal("15.00"),
-                    source=RefundSource.MERCHANT,
-                    cause_type=RefundCause.ISSUE,
-                    cause_id="issue_concurrent",
-                )
-            )
-        except RefundProcessingError as exc:
-            refusals.append(exc)
-        except Exception as exc:  # noqa: BLE001
-            crashes.append(exc)
-        finally:
-            connection.close()
+        return refund_record(
+            order=Order.objects.get(pk=order.pk),
+            actor=agent,
+            amount=Decimal("15.00"),
+            source=RefundSource.MERCHANT,
+            cause_type=RefundCause.ISSUE,
+            cause_id="issue_concurrent",
+        )
 
     # when
-    threads = [threading.Thread(target=submit, args=(d.appeasement_id,)) for d in drafts]
-    threads += [threading.Thread(target=issue_refund) for _ in range(EACH)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    results = run_concurrently(*[lambda d=d: submit(d.appeasement_id) for d in drafts], *[issue_refund] * EACH)
+    submitted_ok, submits_refused, submits_crashed = outcomes(results[:EACH], InvalidInput)
+    refunded_ok, refunds_refused, refunds_crashed = outcomes(results[EACH:], RefundProcessingError)
+    successes, refusals = submitted_ok + refunded_ok, submits_refused + refunds_refused
+    crashes = submits_crashed + refunds_crashed
 
     # then: 6 x 15.00 = 90.00 <= 100.00 < 7 x 15.00, whoever won
     assert crashes == []
@@ -111,26 +88,12 @@ def test_concurrent_submits_of_one_appeasement_pay_once(settings):
             refunds=[services.RefundInput(refund_type="storeCredit", amount=Decimal("10.00"))],
         ),
     )
-    barrier = threading.Barrier(8)
-    outcomes, crashes = [], []
 
     def submit():
-        try:
-            barrier.wait(timeout=30)
-            services.appeasement_submit(appeasement_id=draft.appeasement_id, caller=agent)
-            outcomes.append("ok")
-        except Exception as exc:  # noqa: BLE001
-            outcomes.append(type(exc).__name__)
-            if type(exc).__name__ != "WrongState":
-                crashes.append(exc)
-        finally:
-            connection.close()
+        return services.appeasement_submit(appeasement_id=draft.appeasement_id, caller=agent)
 
-    threads = [threading.Thread(target=submit) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    paid, refused, crashes = outcomes(run_concurrently(*[submit] * 8), WrongState)
     assert crashes == []
-    assert outcomes.count("ok") == 1
+    assert len(paid) == 1
+    assert len(refused) == 7
     assert Refund.objects.filter(cause_id=draft.appeasement_id).count() == 1

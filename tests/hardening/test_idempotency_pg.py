@@ -1,13 +1,12 @@
 """Two concurrent requests with one Idempotency-Key execute once (PostgreSQL: real row locks)."""
 
-import threading
 import time
 
 import pytest
-from django.db import connection
 
 from config.models import IdempotencyKey
 from orders.models import Refund
+from tests.concurrency import run_concurrently
 from tests.conftest import client_for
 from tests.factories import employee, issue_factory, order_with_items
 
@@ -42,24 +41,14 @@ def test_concurrent_requests_with_one_key_execute_once(monkeypatch):
         return real(**kwargs)
 
     monkeypatch.setattr(views.services, "issue_update", slow_update)
-    barrier = threading.Barrier(4)
-    answers = []
 
-    def call():
-        try:
-            client = client_for(agent)
-            barrier.wait()
-            r = client.patch(url, body, format="json", HTTP_IDEMPOTENCY_KEY="same-key")
-            answers.append((r.status_code, r.content))
-        finally:
-            connection.close()
+    def call(client):
+        r = client.patch(url, body, format="json", HTTP_IDEMPOTENCY_KEY="same-key")
+        return r.status_code, r.content
 
     # when
-    threads = [threading.Thread(target=call) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    clients = [client_for(agent) for _ in range(4)]
+    answers = run_concurrently(*[lambda c=c: call(c) for c in clients])
 
     # then
     assert len(calls) == 1

@@ -4,15 +4,14 @@ PostgreSQL only (real concurrency); skipped with the reason on SQLite.
 """
 
 import copy
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from config.errors import Duplicate
 from orders.models import Category, Order
 from orders.services import category_create, order_create
+from tests.concurrency import outcomes, run_concurrently
 from tests.factories import CategoryFactory, employee
 from tests.orders.conftest import SEED_ORDER
 
@@ -20,26 +19,8 @@ THREADS = 20
 
 
 def race(fn):
-    barrier = threading.Barrier(THREADS)
-    wins, duplicates, crashes = [], [], []
-
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            wins.append(fn())
-        except Duplicate as exc:
-            duplicates.append(exc)
-        except Exception as exc:  # noqa: BLE001 - anything else is a failure, reported below
-            crashes.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return wins, duplicates, crashes
+    """``(wins, duplicates, crashes)`` of ``THREADS`` calls of ``fn`` at once."""
+    return outcomes(run_concurrently(*[fn] * THREADS), Duplicate)
 
 
 @pytest.mark.postgres

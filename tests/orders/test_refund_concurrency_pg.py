@@ -3,15 +3,14 @@
 PostgreSQL only (real row locks); skipped with the reason on SQLite.
 """
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from config.errors import RefundProcessingError
 from orders.models import Order, Refund, RefundSource, RefundStatus
 from orders.services import refund_record
+from tests.concurrency import outcomes, run_concurrently
 from tests.factories import employee, order_with_items
 
 THREADS = 25
@@ -24,29 +23,14 @@ def test_concurrent_refunds_never_exceed_the_paid_amount():
     agent = employee("emp_cs_001", "agent")
     order = order_with_items(items=2)
     assert order.payments.get().amount == Decimal("20.00")
-    barrier = threading.Barrier(THREADS)
-    successes, refusals, crashes = [], [], []
 
     def request_refund():
-        try:
-            mine = Order.objects.get(pk=order.pk)
-            barrier.wait(timeout=30)
-            successes.append(
-                refund_record(order=mine, actor=agent, amount=Decimal("3.00"), source=RefundSource.MERCHANT)
-            )
-        except RefundProcessingError as exc:
-            refusals.append(exc)
-        except Exception as exc:  # noqa: BLE001 - any other error is a test failure, reported below
-            crashes.append(exc)
-        finally:
-            connection.close()
+        mine = Order.objects.get(pk=order.pk)
+        return refund_record(order=mine, actor=agent, amount=Decimal("3.00"), source=RefundSource.MERCHANT)
 
     # when
-    threads = [threading.Thread(target=request_refund) for _ in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    results = run_concurrently(*[request_refund] * THREADS)
+    successes, refusals, crashes = outcomes(results, RefundProcessingError)
 
     # then
     assert crashes == []
@@ -65,25 +49,12 @@ def test_concurrent_mixed_amounts_stay_within_the_paid_amount():
     agent = employee("emp_cs_001", "agent")
     order = order_with_items(items=3, unit_price=Decimal("7.33"))  # 21.99 captured
     amounts = [Decimal(a) for a in ("0.01", "1.99", "5.00", "7.33", "10.00", "21.99")] * 4
-    barrier = threading.Barrier(len(amounts))
-    refusals, crashes = [], []
 
     def request_refund(amount):
-        try:
-            barrier.wait(timeout=30)
-            refund_record(order=order, actor=agent, amount=amount, source=RefundSource.STORE_CREDIT)
-        except RefundProcessingError as exc:
-            refusals.append(exc)
-        except Exception as exc:  # noqa: BLE001
-            crashes.append(exc)
-        finally:
-            connection.close()
+        return refund_record(order=order, actor=agent, amount=amount, source=RefundSource.STORE_CREDIT)
 
-    threads = [threading.Thread(target=request_refund, args=(a,)) for a in amounts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    results = run_concurrently(*[lambda a=a: request_refund(a) for a in amounts])
+    _, refusals, crashes = outcomes(results, RefundProcessingError)
 
     assert crashes == []
     assert refusals

@@ -3,14 +3,13 @@
 PostgreSQL only (row locks); marked ``postgres`` so SQLite runs skip it with the reason.
 """
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections, connection
 
 from orders.models import OrderStatus, Refund
 from returns.models import Return, ReturnScope
+from tests.concurrency import run_concurrently
 from tests.returns.conftest import ACCOUNT, fabric_client
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -29,22 +28,10 @@ def return_codes(transactional_db):
 
 
 def run_together(n: int, fn) -> list:
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = fn(i)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    close_old_connections()
+    """``fn(0)`` ... ``fn(n - 1)`` at once; a call that raised fails the test with its error."""
+    results = run_concurrently(*[lambda i=i: fn(i) for i in range(n)])
+    raised = [r for r in results if isinstance(r, Exception)]
+    assert not raised, raised
     return results
 
 

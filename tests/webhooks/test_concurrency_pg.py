@@ -4,15 +4,14 @@ Concurrent writes to one order (issues reported, refunds recorded) all commit, w
 outbox numbers the order's events in commit order, so a subscriber receives them in that order.
 """
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from issues.services import issue_create
 from orders.models import RefundSource
 from orders.services import refund_record
+from tests.concurrency import outcomes, run_concurrently
 from tests.factories import employee, order_with_items
 from tests.webhooks.conftest import drain
 from webhooks.models import OutboxEvent
@@ -32,26 +31,15 @@ def test_concurrent_writes_to_one_order_all_emit_in_commit_order(receiver, subsc
     employee("emp_mgr_001", "manager")
     subscribe()
     order = order_with_items(items=2, unit_price=Decimal("50.00"))
-    barrier = threading.Barrier(THREADS)
-    crashes = []
 
     def work(n):
-        try:
-            barrier.wait()
-            if n % 2:
-                issue_create(order_id=order.order_id, actor=agent, data={"issue_type": "wrong_item", "title": f"#{n}"})
-            else:
-                refund_record(order=order, actor=agent, amount=Decimal("1.00"), source=RefundSource.STORE_CREDIT)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            crashes.append(repr(exc))
-        finally:
-            connection.close()
+        if n % 2:
+            return issue_create(
+                order_id=order.order_id, actor=agent, data={"issue_type": "wrong_item", "title": f"#{n}"}
+            )
+        return refund_record(order=order, actor=agent, amount=Decimal("1.00"), source=RefundSource.STORE_CREDIT)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _, _, crashes = outcomes(run_concurrently(*[lambda n=n: work(n) for n in range(THREADS)]))
 
     assert crashes == []
     assert OutboxEvent.objects.filter(order_key=order.order_id).count() == THREADS
