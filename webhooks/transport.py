@@ -134,7 +134,8 @@ def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float | Non
         status = response.status
     except (OSError, http.client.HTTPException) as exc:
         latency = elapsed_ms()
-        if getattr(conn, "aborted", False):
+        # The socket's own timeout and the watchdog both fire at the limit; either one is the same failure.
+        if getattr(conn, "aborted", False) or isinstance(exc, TimeoutError):
             return Answer(None, latency, error=f"No complete answer within {int(timeout * 1000)} ms")
         return Answer(None, latency, error=f"{type(exc).__name__}: {exc}"[:300])
     finally:
