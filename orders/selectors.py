@@ -56,7 +56,16 @@ def order_detail_queryset() -> QuerySet[Order]:
 
 
 def order_money(order: Order) -> tuple[Decimal, Decimal]:
-    """(paid, refunded) for one order, from the database (not from annotations)."""
-    paid = order.payments.filter(status=PaymentStatus.CAPTURED).aggregate(s=Sum("amount"))["s"] or ZERO
-    refunded = order.refunds.exclude(status=RefundStatus.FAILED).aggregate(s=Sum("amount"))["s"] or ZERO
+    """(paid, refunded) for one order, from the database (not from annotations), in one query.
+
+    Under the order's row lock (``refund_create``) this must stay a statement of its own after the lock: a
+    ``SELECT ... FOR UPDATE`` that waited for the lock still reads its subqueries from the snapshot taken before
+    it waited, without the refund that the lock's holder just committed."""
+    totals = (
+        Order.objects.filter(pk=order.pk)
+        .annotate(paid=paid_total_expression(), refunded=refunded_total_expression())
+        .values_list("paid", "refunded")
+        .first()
+    )
+    paid, refunded = totals or (ZERO, ZERO)
     return Decimal(paid).quantize(CENT), Decimal(refunded).quantize(CENT)

@@ -96,9 +96,9 @@ def pages(order, issue) -> dict[str, str]:
 PINNED = {
     "index": 8,
     "order search by email": 7,
-    "order page": 14,
-    "issue page (timeline)": 17,
-    "issue refund form": 7,
+    "order page": 13,
+    "issue page (timeline)": 16,
+    "issue refund form": 6,
     "transition form": 5,
     "my open issues": 6,
     "follow-ups due today": 6,
@@ -237,9 +237,8 @@ def test_a_change_page_reads_its_object_once_with_what_it_shows(world, manager):
         client.get(url)
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(url).status_code == 200
-        by_pk = [
-            q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
-        ]
+        # Reading the object selects its columns (a money summary over the same row selects only its sums).
+        by_pk = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith(f'SELECT "{table}"."id", ')]
         by_pk = [q for q in by_pk if f'WHERE "{table}"."id" = ' in q]
         assert len(by_pk) == 1, (url, by_pk)
         for other in joined:

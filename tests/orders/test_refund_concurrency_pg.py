@@ -1,6 +1,8 @@
 """The ledger under concurrency: many refund requests at one order never refund more than was paid.
 
-PostgreSQL only (real row locks); skipped with the reason on SQLite.
+PostgreSQL only (real row locks); skipped with the reason on SQLite. They also fail if the order's sums are
+read in the statement that locks it (``select_for_update().annotate(...)``): a statement that waited for the
+lock reads its subqueries from the snapshot taken before the wait (orders.selectors.order_money).
 """
 
 from decimal import Decimal
