@@ -34,7 +34,7 @@ from issues.models import (
     Notification,
     OrderIssue,
 )
-from issues.selectors import follow_up_due_q, issue_timeline
+from issues.selectors import follow_up_due_q, issue_page
 from orders.models import Refund, RefundCause, RefundSource
 from orders.selectors import order_money
 
@@ -369,7 +369,10 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description="Refunds")
     def refunds(self, obj: OrderIssue):
-        rows = Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id=obj.issue_id).order_by("created_at")
+        rows = getattr(obj, "_page_refunds", None)
+        if rows is None:
+            rows = Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id=obj.issue_id)
+            rows = rows.order_by("created_at", "id")
         table = format_html_join(
             "",
             "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -486,18 +489,18 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
         return f"Issue {result.issue.issue_id} is now {result.issue.get_status_display().lower()}."
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        pending = (
-            ApprovalRequest.objects.filter(issue_id=object_id, state=ApprovalState.PENDING)
-            .select_related("requested_by")
-            .order_by("created_at")
-            if str(object_id).isdigit()
-            else []
-        )
+        page = issue_page(int(object_id)) if str(object_id).isdigit() else None
+        if page is not None and request.method in ("GET", "HEAD"):
+            # The object is read once per GET (ServiceFSMAdminMixin.get_object): the refunds table reuses the
+            # timeline's refunds. A POST's form gets its own object, and its refunds field reads them itself.
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                obj._page_refunds = page.refunds
         extra_context = {
             **(extra_context or {}),
-            "pending_approvals": pending,
+            "pending_approvals": page.pending_approvals if page else [],
             "show_delete": False,
-            "timeline": issue_timeline(int(object_id)) if str(object_id).isdigit() else [],
+            "timeline": page.timeline if page else [],
         }
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -91,10 +92,29 @@ def issue_history(issue: OrderIssue) -> dict[str, list[dict[str, Any]]]:
     return {"timeline": timeline, "changes": changes}
 
 
+@dataclass
+class IssuePage:
+    """What the issue page shows besides the form: the timeline and the rows it was built from, which the page's
+    other parts (the refunds table, the approvals waiting) reuse instead of reading them again."""
+
+    timeline: list[dict[str, Any]]
+    refunds: list[Refund]  # oldest first
+    approvals: list[ApprovalRequest]  # oldest first
+
+    @property
+    def pending_approvals(self) -> list[ApprovalRequest]:
+        return [a for a in self.approvals if a.state == ApprovalState.PENDING]
+
+
 def issue_timeline(issue_pk: int) -> list[dict[str, Any]]:
     """One timeline for the issue page, oldest first: status changes and other field changes, notes, refunds,
     approval requests (asked and decided) and appeasements, each with who and when. Five queries, whatever
     the issue's size."""
+    return issue_page(issue_pk).timeline
+
+
+def issue_page(issue_pk: int) -> IssuePage:
+    """The issue's timeline (see ``issue_timeline``), with its refunds and approval requests."""
     from appeasements.models import Appeasement  # read-only: the appeasements app owns its writes
 
     events: list[dict[str, Any]] = []
@@ -121,12 +141,20 @@ def issue_timeline(issue_pk: int) -> list[dict[str, Any]]:
         who = note.author.username if note.author else "system"
         events.append(_event(note.created_at, who, "note", note.body, f"{note.get_kind_display()} · {note.channel}"))
     issue_id = Subquery(OrderIssue.objects.filter(pk=issue_pk).values("issue_id")[:1])
-    refunds = Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id=issue_id).select_related("requested_by")
+    refunds = list(
+        Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id=issue_id)
+        .select_related("requested_by")
+        .order_by("created_at", "id")
+    )
     for refund in refunds:
         who = refund.requested_by.username if refund.requested_by else "system"
         text = f"Refund {refund.refund_id}: {refund.amount} {refund.currency} ({refund.source}, {refund.status})"
         events.append(_event(refund.created_at, who, "refund", text))
-    approvals = ApprovalRequest.objects.filter(issue_id=issue_pk).select_related("requested_by", "decided_by")
+    approvals = list(
+        ApprovalRequest.objects.filter(issue_id=issue_pk)
+        .select_related("requested_by", "decided_by")
+        .order_by("created_at", "id")
+    )
     for approval in approvals:
         asked = f"{approval.get_kind_display()} requested ({approval.approval_id})"
         events.append(_event(approval.created_at, approval.requested_by.username, "approval", asked, approval.reason))
@@ -149,7 +177,7 @@ def issue_timeline(issue_pk: int) -> list[dict[str, Any]]:
             _event(appeasement.created_at, appeasement.agent.username, "appeasement", text, appeasement.notes)
         )
     events.sort(key=lambda e: e["when"])
-    return events
+    return IssuePage(timeline=events, refunds=refunds, approvals=approvals)
 
 
 def _event(when: datetime, who: str, kind: str, text: str, detail: str = "") -> dict[str, Any]:

@@ -97,7 +97,7 @@ PINNED = {
     "index": 8,
     "order search by email": 7,
     "order page": 13,
-    "issue page (timeline)": 16,
+    "issue page (timeline)": 14,
     "issue refund form": 6,
     "transition form": 5,
     "my open issues": 6,

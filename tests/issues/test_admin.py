@@ -256,3 +256,46 @@ def test_add_issue_in_the_admin(agent, order):
     issue = OrderIssue.objects.get()
     assert (issue.created_by, issue.issue_type) == (agent, "late_delivery")
     assert IssueNote.objects.get(issue=issue).body == "Called in"
+
+
+def _section(html: str, marker: str) -> str:
+    """The markup from ``marker`` to the end of the first table after it."""
+    start = html.index(marker)
+    return html[start : html.index("</table>", start)]
+
+
+def test_issue_page_lists_its_refunds_oldest_first_and_only_the_approvals_still_waiting(manager, pending):
+    """The refunds table and the 'Waiting for a manager' box are built from the timeline's own reads."""
+    from orders.services import refund_record
+
+    issue = OrderIssue.objects.select_related("order").get(pk=pending.issue_id)
+    first, second = (
+        refund_record(
+            order=issue.order,
+            actor=manager,
+            amount=Decimal(amount),
+            source="merchant",
+            cause_type="issue",
+            cause_id=issue.issue_id,
+        )
+        for amount in ("1.00", "2.00")
+    )
+    decided = ApprovalRequest.objects.create(
+        kind="reopen",
+        issue=issue,
+        target_type="issue",
+        target_id=issue.issue_id,
+        requested_by=manager,
+        requested_status="open",
+    )
+    ApprovalRequest.objects.filter(pk=decided.pk).update(state="rejected")
+    page = logged_in(manager).get(change_url(issue)).content.decode()
+
+    waiting = _section(page, 'id="pending-approvals"')
+    assert pending.approval_id in waiting
+    assert decided.approval_id not in waiting
+    assert decided.approval_id in _section(page, 'id="timeline"')  # asked and decided: in the timeline
+    refunds = _section(page, "field-refunds")
+    assert first.refund_id in refunds
+    assert second.refund_id in refunds
+    assert refunds.index(first.refund_id) < refunds.index(second.refund_id)
