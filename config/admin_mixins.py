@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
+from django.db import connections, router
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -153,3 +154,32 @@ def submit_once(request, form: OnceForm, write) -> HttpResponseRedirect | None:
     else:
         messages.success(request, message)
     return HttpResponseRedirect(url)
+
+
+class DistinctValuesFilter(admin.AllValuesFieldListFilter):
+    """Django's filter for a plain column (one link per value in the table), without reading every row.
+
+    ``AllValuesFieldListFilter`` asks for ``SELECT DISTINCT col``, which reads the whole table or index on
+    every changelist page: 24 ms over 200,000 orders, growing with them (issue 8). This one walks the column's
+    index from one value to the next (a recursive ``MIN(col) WHERE col > previous``: one index probe per
+    distinct value), so it costs the number of values, not of rows. It needs an index that starts with the
+    column, and lists the values of the whole table: use it only where the admin's queryset is not narrowed.
+    """
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        if field_path != field.name or field.model is not model:
+            raise ValueError("DistinctValuesFilter takes a column of the admin's own model")
+        qn = connections[router.db_for_read(model)].ops.quote_name
+        table, column = qn(model._meta.db_table), qn(field.column)
+        sql = (
+            f"WITH RECURSIVE walk(value) AS (SELECT MIN({column}) FROM {table} UNION ALL "
+            f"SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > walk.value) FROM walk "
+            "WHERE walk.value IS NOT NULL) SELECT value FROM walk WHERE value IS NOT NULL"
+        )
+        with connections[router.db_for_read(model)].cursor() as cursor:
+            cursor.execute(sql)
+            values = [field.to_python(row[0]) for row in cursor.fetchall()]
+        if field.null and model._default_manager.filter(**{f"{field.name}__isnull": True}).exists():
+            values.append(None)
+        self.lookup_choices = values

@@ -14,7 +14,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from appeasements.models import Appeasement
-from config.admin_mixins import OnceForm, ReadOnlyInline, ServiceFSMAdminMixin, SimpleHistoryAdmin, submit_once
+from config.admin_mixins import (
+    DistinctValuesFilter,
+    OnceForm,
+    ReadOnlyInline,
+    ServiceFSMAdminMixin,
+    SimpleHistoryAdmin,
+    submit_once,
+)
 from config.counting import EstimatedCountPaginator
 from config.errors import DomainError
 from issues import sla
@@ -190,7 +197,7 @@ class OrderAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
         "currency",
         "created_at",
     )
-    list_filter = ("status", "channel", "created_at")
+    list_filter = ("status", ("channel", DistinctValuesFilter), "created_at")  # channel: order_channel_idx
     search_fields = ("=order_id", "=customer_email", "=customer_phone")
     search_help_text = "Exact order id, customer email or phone"
     show_full_result_count = False

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.html import format_html
 
+from config.admin_mixins import DistinctValuesFilter
 from config.errors import DomainError, ValidationFailed
 from webhooks import services
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent, Subscription
@@ -179,7 +180,8 @@ class DeliveryAdmin(admin.ModelAdmin):
         "last_attempt_at",
         "next_attempt_at",
     )
-    list_filter = ("status", "event__type", ("subscription", admin.RelatedOnlyFieldListFilter))
+    # All subscriptions (a small table): RelatedOnlyFieldListFilter would SELECT DISTINCT over every delivery.
+    list_filter = ("status", "event__type", "subscription")
     search_fields = ("event__event_id", "stream_key", "subscription__subscription_id", "subscription__url")
     list_select_related = ("event", "subscription")
     readonly_fields = (
@@ -232,7 +234,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(admin.ModelAdmin):
     list_display = ("event_id", "type", "account", "order_key", "created_at", "dispatched_at")
-    list_filter = ("type", "account")
+    list_filter = ("type", ("account", DistinctValuesFilter))  # not SELECT DISTINCT over every event
     search_fields = ("event_id", "order_key")
     readonly_fields = ("event_id", "type", "account", "order_key", "created_at", "dispatched_at", "body")
     fields = readonly_fields

@@ -125,3 +125,59 @@ def test_the_status_filter_reads_its_index_in_the_list_order(manager, agent, sta
         plan = page.explain()
     assert "issue_status_created_idx" in plan, plan
     assert "Sort" not in plan, plan
+
+
+def _filter_queries(client: Client, url: str) -> tuple[str, list[str]]:
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode(), [q["sql"] for q in ctx.captured_queries]
+
+
+def test_order_channel_filter_lists_each_channel_once_without_reading_every_order(manager):
+    """The channel filter's links come from a walk of order_channel_idx, one probe per channel: no SELECT
+    DISTINCT over every order (24 ms at 200,000 orders, and growing with them)."""
+    from orders.models import Order
+
+    orders = [order_with_items(channel=channel) for channel in (12, 3, 12, 40)]
+    client = logged_in(manager)
+    url = reverse("admin:orders_order_changelist")
+    body, sqls = _filter_queries(client, url)
+    assert not [q for q in sqls if "DISTINCT" in q], sqls
+    links = [body.index(f'href="?channel={c}"') for c in (3, 12, 40)]
+    assert links == sorted(links)  # each channel once, in order
+    assert body.count('href="?channel=12"') == 1
+    assert 'href="?channel=1"' not in body
+    # and the link filters
+    filtered, _ = _filter_queries(client, url + "?channel=3")
+    assert orders[1].order_id in filtered
+    assert orders[0].order_id not in filtered
+    assert Order.objects.filter(channel=3).count() == 1
+
+
+def test_outbox_account_filter_lists_each_account_once_without_reading_every_event(manager):
+    from webhooks.models import OutboxEvent
+
+    for account in ("acct-b", "acct-a", "acct-b"):
+        OutboxEvent.objects.create(type="issue.created", account=account, body="{}")
+    body, sqls = _filter_queries(logged_in(manager), reverse("admin:webhooks_outboxevent_changelist"))
+    assert not [q for q in sqls if "DISTINCT" in q and '"account"' in q], sqls
+    assert body.index('href="?account=acct-a"') < body.index('href="?account=acct-b"')
+    assert body.count('href="?account=acct-b"') == 1
+
+
+@pytest.mark.postgres("it checks PostgreSQL's query plan")
+def test_the_channel_filter_probes_its_index(manager):
+    for channel in (12, 3):
+        order_with_items(channel=channel)
+    client = logged_in(manager)
+    url = reverse("admin:orders_order_changelist")
+    _, sqls = _filter_queries(client, url)
+    [walk] = [q for q in sqls if q.startswith("WITH RECURSIVE walk")]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the test table is tiny: plan as for a big one
+        cursor.execute("EXPLAIN " + walk)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "order_channel_idx" in plan, plan
+    assert "Seq Scan" not in plan, plan
