@@ -6,15 +6,19 @@
 - A bare admin site (``/bench/admin/``): Django's own ``ModelAdmin`` changelists of issues, orders and
   appeasements with the same columns as plain fields (no SLA clock, amounts or links), the same page size, order and
   estimated count: what Django's admin templates cost to show those 50 rows with nothing else.
+- A hand-written page of the same rows (``/bench/rows/<model>/``): the staff login check, the 50 rows in one
+  query and one template loop over their cells, no admin: the least any Django page showing them costs.
 """
 
 import json
 from decimal import Decimal
 
 from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
 from django.db import transaction
 from django.db.models import Sum
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.template import engines
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authtoken.models import Token
@@ -65,9 +69,11 @@ def bare_issue_patch(request, order_id: str, issue_id: str):
 
 
 bare_admin = admin.AdminSite(name="bare_admin")
+BARE = {}
 
 
 def _bare(model, columns: tuple, related: tuple = ()) -> None:
+    BARE[model._meta.model_name] = (model, columns, related)
     attrs = {
         "list_display": columns,
         "list_select_related": related,
@@ -90,7 +96,22 @@ _bare(
     ("reason", "agent", "order"),
 )
 
+_ROWS = engines["django"].from_string(
+    "<!doctype html><title>{{ title }}</title><table>"
+    "{% for row in rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>{% endfor %}</table>"
+)
+
+
+@staff_member_required
+def bare_rows(request, model_name: str):
+    model, columns, related = BARE[model_name]
+    objects = model._default_manager.select_related(*related).order_by(*(model._meta.ordering or ["-pk"]))[:50]
+    rows = [[getattr(obj, column) for column in columns] for obj in objects]
+    return HttpResponse(_ROWS.render({"title": model._meta.verbose_name_plural, "rows": rows}, request))
+
+
 urlpatterns = [
+    path("bench/rows/<str:model_name>/", bare_rows),
     path("bench/floor/orders/<str:order_id>/issues/<str:issue_id>", bare_issue_patch),
     path("bench/admin/", bare_admin.urls),
     *project_urlpatterns,
