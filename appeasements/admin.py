@@ -22,8 +22,7 @@ from appeasements.models import (
 )
 from appeasements.selectors import refund_state
 from config.admin_history import ChangeReasonAdminMixin
-from config.admin_mixins import ReadOnlyInline, ServiceFSMAdminMixin, SimpleHistoryAdmin
-from config.counting import EstimatedCountPaginator
+from config.admin_mixins import GrowingTableAdmin, ReadOnlyInline, ServiceFSMAdminMixin, SimpleHistoryAdmin
 from config.errors import DomainError
 from issues.admin import OrderIssueAdmin
 from orders.admin import OrderAdmin
@@ -81,15 +80,13 @@ ORDER_ID_SHAPE = re.compile(r"^\d{4}-\d{4}-\d{5}$")
 
 
 @admin.register(Appeasement)
-class AppeasementAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
+class AppeasementAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
     fsm_fields = ["state"]
     list_display = ("appeasement_id", "state", "reason", "agent", "order", "amount", "type", "created_at")
     list_filter = ("state", "reason", "type", "origin", "created_at")
     list_select_related = ("reason", "agent", "order")
     search_fields = ("=appeasement_id", "=order__order_id", "=profile_id", "=agent__username")
     search_help_text = "Exact appeasement id, order id, profile id or agent"
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator  # no COUNT(*) over every appeasement per page
     list_per_page = 50
     inlines = [AppeasementRefundInline, AppeasementCommentInline]
     object_select_related = ("order", "issue", "agent", "reason")  # read-only on the change page

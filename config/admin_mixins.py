@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django_fsm.admin import FSMAdminMixin
 from simple_history import admin as history_admin
 
+from config.counting import EstimatedCountPaginator
 from config.errors import DomainError
 from config.idempotency import AdminFormKeyReused, admin_form_once
 
@@ -76,6 +77,21 @@ class ServiceFSMAdminMixin(FSMAdminMixin):
             return self.get_fsm_label(self._get_fsm_transition_by_name(obj=obj, transition_name=transition_name))
         except (AttributeError, TypeError, ValueError):
             return transition_name
+
+
+class GrowingTableAdmin:
+    """The changelist of a table that grows with the business (orders, issues, refunds, notifications, webhook
+    events...): every page costs the same on the millionth row as on the first (issue 8).
+
+    - No ``COUNT(*)`` over the matching rows: an exact count up to 1,000, the planner's estimate above
+      (``EstimatedCountPaginator``), and no second count of the whole table (``show_full_result_count``).
+    - No "Show counts": Django's facets add, for every filter, an aggregate over every row the changelist
+      matches, on every page viewed with them (``?_facets``), and keep that link on every page after.
+    """
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
 
 
 class LeanChangelistMixin:

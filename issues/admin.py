@@ -19,8 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from config import dashboard
-from config.admin_mixins import OnceForm, ServiceFSMAdminMixin, SimpleHistoryAdmin, submit_once
-from config.counting import EstimatedCountPaginator
+from config.admin_mixins import GrowingTableAdmin, OnceForm, ServiceFSMAdminMixin, SimpleHistoryAdmin, submit_once
 from config.errors import DomainError
 from config.people import is_manager
 from config.permissions import AGENT_GROUP, MANAGER_GROUP
@@ -233,7 +232,7 @@ class IssueNoteInline(admin.TabularInline):
 
 
 @admin.register(OrderIssue)
-class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
+class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
     form = IssueForm
     fsm_fields = ["status"]
     fsm_forms = {
@@ -257,8 +256,6 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     list_filter = (MineFilter, SlaFilter, "status", "priority", "issue_type", FollowUpDueFilter, EscalationFilter)
     search_fields = ("=issue_id", "=order__order_id", "=order__customer_email")
     search_help_text = "Exact issue id, order id or customer e-mail"
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator  # no COUNT(*) over a million issues per page
     list_per_page = 50
     raw_id_fields = ("order",)
     object_select_related = ("order", "created_by")  # read-only on the change page; the refunds need the order
@@ -606,7 +603,7 @@ class OrderIssueAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
+class ApprovalRequestAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
     """The managers' queue: pending first; approve and reject each ask for a note."""
 
     fsm_fields = ["state"]
@@ -624,7 +621,6 @@ class ApprovalRequestAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     list_select_related = ("issue", "requested_by", "decided_by")
     list_filter = ("state", "kind")
     search_fields = ("=approval_id", "=target_id", "=issue__order__order_id")
-    show_full_result_count = False
 
     def get_help_text(self, transition) -> str:
         return transition_help(transition) or "Your note is kept with the decision and added to the issue's log."
@@ -670,12 +666,11 @@ class ApprovalRequestAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(GrowingTableAdmin, admin.ModelAdmin):
     list_display = ("created_at", "recipient", "kind", "issue", "message", "emailed_at")
     list_select_related = ("recipient", "issue")
     list_filter = ("kind", ("emailed_at", admin.EmptyFieldListFilter))
     search_fields = ("=issue__issue_id", "=recipient__username")
-    show_full_result_count = False
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

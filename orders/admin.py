@@ -16,13 +16,13 @@ from django.utils.html import format_html
 from appeasements.models import Appeasement
 from config.admin_mixins import (
     DistinctValuesFilter,
+    GrowingTableAdmin,
     OnceForm,
     ReadOnlyInline,
     ServiceFSMAdminMixin,
     SimpleHistoryAdmin,
     submit_once,
 )
-from config.counting import EstimatedCountPaginator
 from config.errors import DomainError
 from issues import sla
 from issues.models import OrderIssue
@@ -184,7 +184,7 @@ class RefundForm(OnceForm):
 
 
 @admin.register(Order)
-class OrderAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
+class OrderAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
     fsm_fields = ["status"]
     list_display = (
         "order_id",
@@ -200,8 +200,6 @@ class OrderAdmin(ServiceFSMAdminMixin, SimpleHistoryAdmin):
     list_filter = ("status", ("channel", DistinctValuesFilter), "created_at")  # channel: order_channel_idx
     search_fields = ("=order_id", "=customer_email", "=customer_phone")
     search_help_text = "Exact order id, customer email or phone"
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator  # no COUNT(*) over every order per page
     list_per_page = 50
     inlines = [
         OrderItemInline,
@@ -385,7 +383,7 @@ class OrderItemForm(forms.ModelForm):
 
 
 @admin.register(OrderItem)
-class OrderItemAdmin(SimpleHistoryAdmin):
+class OrderItemAdmin(GrowingTableAdmin, SimpleHistoryAdmin):
     form = OrderItemForm
     list_display = ("order", "line_number", "sku", "store_item_name", "category", "quantity", "unit_price")
     list_select_related = ("order", "category")
@@ -402,7 +400,6 @@ class OrderItemAdmin(SimpleHistoryAdmin):
         "tax",
         "revision",
     )
-    show_full_result_count = False
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -483,7 +480,7 @@ class CategoryAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(SimpleHistoryAdmin):
+class RefundAdmin(GrowingTableAdmin, SimpleHistoryAdmin):
     """Read-only: money moves only through orders.services.refund_record."""
 
     list_display = (
@@ -501,8 +498,6 @@ class RefundAdmin(SimpleHistoryAdmin):
     list_filter = ("status", "source", "cause_type", "created_at")
     list_select_related = ("order", "requested_by")
     search_fields = ("=refund_id", "=order__order_id", "=cause_id")
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from config.admin_history import ChangeReasonAdminMixin
-from config.admin_mixins import OnceForm, ReadOnlyInline, SimpleHistoryAdmin, submit_once
+from config.admin_mixins import GrowingTableAdmin, OnceForm, ReadOnlyInline, SimpleHistoryAdmin, submit_once
 from config.errors import DomainError
 from orders.models import Order, OrderItem
 from returns import services
@@ -29,7 +29,7 @@ class ReturnLineInline(ReadOnlyInline):
 
 
 @admin.register(Return)
-class ReturnAdmin(SimpleHistoryAdmin):
+class ReturnAdmin(GrowingTableAdmin, SimpleHistoryAdmin):
     list_display = (
         "return_id",
         "order_link",

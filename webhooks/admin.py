@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.html import format_html
 
-from config.admin_mixins import DistinctValuesFilter
+from config.admin_mixins import DistinctValuesFilter, GrowingTableAdmin
 from config.errors import DomainError, ValidationFailed
 from webhooks import services
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent, Subscription
@@ -168,7 +168,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(GrowingTableAdmin, admin.ModelAdmin):
     list_display = (
         "event_id",
         "event_type",
@@ -232,7 +232,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(GrowingTableAdmin, admin.ModelAdmin):
     list_display = ("event_id", "type", "account", "order_key", "created_at", "dispatched_at")
     list_filter = ("type", ("account", DistinctValuesFilter))  # not SELECT DISTINCT over every event
     search_fields = ("event_id", "order_key")

@@ -1,0 +1,106 @@
+"""Changelists of the tables that grow with the business (issue 8): no COUNT(*) over every matching row and no
+facet counts ("Show counts"), whatever the page's filters. ``config.admin_mixins.GrowingTableAdmin``."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from appeasements.models import Appeasement
+from config.admin_mixins import GrowingTableAdmin
+from issues.models import ApprovalRequest, Notification, OrderIssue
+from orders import services as order_services
+from orders.models import Order, OrderItem, Refund
+from returns.models import Return, ReturnReason
+from tests.factories import issue_factory, order_with_items
+from webhooks.models import Delivery, OutboxEvent, Subscription
+
+pytestmark = pytest.mark.django_db
+
+GROWING = (
+    Order,
+    OrderItem,
+    Refund,
+    OrderIssue,
+    ApprovalRequest,
+    Notification,
+    Appeasement,
+    Return,
+    Delivery,
+    OutboxEvent,
+)
+
+
+@pytest.fixture
+def rows(agent, manager):
+    """One row (or more) in each growing table, so that every changelist renders its columns and filters."""
+    order = order_with_items(items=2, unit_price=Decimal("20.00"), status="completed", channel=12)
+    issue = issue_factory(order, actor=agent, assigned_to=agent, status="in_progress")
+    Notification.objects.create(recipient=agent, kind="assigned", issue=issue, message="assigned")
+    order_services.refund_record(order=order, actor=agent, amount=Decimal("1.00"), source="merchant")
+    Return.objects.create(
+        order=order,
+        scope="lines",
+        reason=ReturnReason.objects.get(code="2001"),
+        currency="USD",
+        created_via="admin",
+        created_by=agent,
+        created_by_label=agent.username,
+    )
+    subscription = Subscription.objects.create(url="https://hooks.example.com/in", account="acct", created_by=manager)
+    event = OutboxEvent.objects.create(type="order.cancelled", account="acct", order_key=order.order_id, body="{}")
+    Delivery.objects.create(event=event, subscription=subscription, stream_key=order.order_id, seq=event.pk)
+
+
+def changelist(model) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+
+def page_queries(client: Client, url: str) -> tuple[str, list[str]]:
+    assert client.get(url).status_code == 200  # warm the per-user caches (permissions, content types)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode(), [re.sub(r"'[^']*'", "?", q["sql"]) for q in ctx.captured_queries]  # no times
+
+
+@pytest.mark.parametrize("model", GROWING, ids=lambda m: m.__name__)
+def test_growing_tables_are_administered_as_such(model):
+    model_admin = admin.site._registry[model]
+    assert isinstance(model_admin, GrowingTableAdmin)
+    assert model_admin.show_facets is admin.ShowFacets.NEVER
+
+
+@pytest.mark.parametrize("model", GROWING, ids=lambda m: m.__name__)
+def test_a_changelist_offers_no_facet_counts_and_ignores_the_facets_parameter(manager, rows, model):
+    # given
+    client = Client()
+    client.force_login(manager)
+    url = changelist(model)
+    # when
+    body, plain = page_queries(client, url)
+    faceted_body, faceted = page_queries(client, url + "?_facets=True")
+    # then: no link to them, and asking for them anyway runs no per-filter aggregate over the rows
+    assert "Show counts" not in body
+    assert "Hide counts" not in faceted_body
+    assert faceted == plain
+
+
+@pytest.mark.postgres("SQLite counts exactly (no planner estimate to fall back on)")
+@pytest.mark.parametrize("model", GROWING, ids=lambda m: m.__name__)
+def test_a_changelist_never_counts_every_row_of_its_table(manager, rows, model):
+    # given
+    client = Client()
+    client.force_login(manager)
+    table = f'"{model._meta.db_table}"'
+    # when
+    _, sqls = page_queries(client, changelist(model))
+    # then: counts stop after 1,001 rows (a LIMITed subquery); the planner's estimate stands in above that
+    counts = [q for q in sqls if q.startswith("SELECT COUNT(") and table in q]
+    assert counts, sqls
+    assert all(" LIMIT " in q for q in counts), counts
