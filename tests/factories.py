@@ -109,3 +109,21 @@ def issue_factory(order=None, *, status=None, actor=None, **kw):
         OrderIssue.objects.filter(pk=issue.pk).update(status=status)
         issue = OrderIssue.objects.get(pk=issue.pk)
     return issue
+
+
+# --------------------------------------------------------------------------- returns (issue 5)
+
+
+def return_factory(order, *, actor, reason: str = "2001", scope: str = "lines"):
+    """A return row on ``order`` as the admin would file it (no lines, no refund): for pages and listings."""
+    from returns.models import Return, ReturnReason
+
+    return Return.objects.create(
+        order=order,
+        scope=scope,
+        reason=ReturnReason.objects.get(code=reason),
+        currency="USD",
+        created_via="admin",
+        created_by=actor,
+        created_by_label=actor.username,
+    )

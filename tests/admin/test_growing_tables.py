@@ -16,8 +16,8 @@ from config.admin_mixins import GrowingTableAdmin
 from issues.models import ApprovalRequest, Notification, OrderIssue
 from orders import services as order_services
 from orders.models import Order, OrderItem, Refund
-from returns.models import Return, ReturnReason
-from tests.factories import issue_factory, order_with_items
+from returns.models import Return
+from tests.factories import issue_factory, order_with_items, return_factory
 from webhooks.models import Delivery, OutboxEvent, Subscription
 
 pytestmark = pytest.mark.django_db
@@ -43,15 +43,7 @@ def rows(agent, manager):
     issue = issue_factory(order, actor=agent, assigned_to=agent, status="in_progress")
     Notification.objects.create(recipient=agent, kind="assigned", issue=issue, message="assigned")
     order_services.refund_record(order=order, actor=agent, amount=Decimal("1.00"), source="merchant")
-    Return.objects.create(
-        order=order,
-        scope="lines",
-        reason=ReturnReason.objects.get(code="2001"),
-        currency="USD",
-        created_via="admin",
-        created_by=agent,
-        created_by_label=agent.username,
-    )
+    return_factory(order, actor=agent)
     subscription = Subscription.objects.create(url="https://hooks.example.com/in", account="acct", created_by=manager)
     event = OutboxEvent.objects.create(type="order.cancelled", account="acct", order_key=order.order_id, body="{}")
     Delivery.objects.create(event=event, subscription=subscription, stream_key=order.order_id, seq=event.pk)

@@ -46,8 +46,8 @@ from issues import services as issue_services
 from issues.models import ApprovalRequest, Notification
 from orders import services as order_services
 from orders.models import Category
-from returns.models import AccountAPIKey, Return, ReturnReason
-from tests.factories import CategoryFactory, employee, issue_factory, order_with_items
+from returns.models import AccountAPIKey, ReturnReason
+from tests.factories import CategoryFactory, employee, issue_factory, order_with_items, return_factory
 from webhooks.models import Delivery, OutboxEvent, Subscription
 
 ACCOUNT = "5e3598e3007c5e00080d2bb8"
@@ -110,15 +110,7 @@ def _build_world() -> dict:
     over_policy = appeasement("20.00", submit=True)
     assert over_policy.state == "PENDING_APPROVAL", over_policy.state
     refund = order_services.refund_record(order=done, actor=agent, amount=Decimal("1.00"), source="merchant")
-    ret = Return.objects.create(
-        order=done,
-        scope="lines",
-        reason=ReturnReason.objects.get(code="2001"),
-        currency="USD",
-        created_via="admin",
-        created_by=agent,
-        created_by_label=agent.username,
-    )
+    ret = return_factory(done, actor=agent)
     subscription = Subscription.objects.create(url="https://hooks.example.com/in", account=ACCOUNT, created_by=manager)
     stopped = Subscription.objects.create(
         url="https://hooks.example.com/off", account=ACCOUNT, active=False, disabled_at=timezone.now()
