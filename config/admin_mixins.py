@@ -186,14 +186,15 @@ class DistinctValuesFilter(admin.AllValuesFieldListFilter):
         super().__init__(field, request, params, model, model_admin, field_path)
         if field_path != field.name or field.model is not model:
             raise ValueError("DistinctValuesFilter takes a column of the admin's own model")
-        qn = connections[router.db_for_read(model)].ops.quote_name
+        connection = connections[router.db_for_read(model)]
+        qn = connection.ops.quote_name
         table, column = qn(model._meta.db_table), qn(field.column)
         sql = (
             f"WITH RECURSIVE walk(value) AS (SELECT MIN({column}) FROM {table} UNION ALL "
             f"SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > walk.value) FROM walk "
             "WHERE walk.value IS NOT NULL) SELECT value FROM walk WHERE value IS NOT NULL"
         )
-        with connections[router.db_for_read(model)].cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(sql)
             values = [field.to_python(row[0]) for row in cursor.fetchall()]
         if field.null and model._default_manager.filter(**{f"{field.name}__isnull": True}).exists():
