@@ -13,7 +13,6 @@ from django.db.models.functions import Coalesce
 
 from appeasements import approvals, services
 from appeasements.models import (
-    AgentAppeasementLimit,
     Appeasement,
     AppeasementComment,
     AppeasementReason,
@@ -241,12 +240,3 @@ class RefundTypeAdmin(ChangeReasonAdminMixin, SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-@admin.register(AgentAppeasementLimit)
-class AgentAppeasementLimitAdmin(ChangeReasonAdminMixin, SimpleHistoryAdmin):
-    list_display = ("agent", "limit")
-    list_select_related = ("agent",)
-    search_fields = ("=agent__username",)
-    autocomplete_fields = ()
-    raw_id_fields = ("agent",)

@@ -20,64 +20,40 @@ NOTIFY_REQUESTED = "appeasement_requested"
 NOTIFY_SUBMITTED = "appeasement_submitted"
 
 
-def _managers() -> list:
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
-    from config.permissions import MANAGER_GROUP
-
-    return list(
-        get_user_model()
-        .objects.filter(is_active=True)
-        .filter(Q(groups__name=MANAGER_GROUP) | Q(is_superuser=True))
-        .distinct()
-        .order_by("pk")
-    )
-
-
 def approval_request_open(*, appeasement: Appeasement, actor, why: str):
-    """Put the appeasement in the managers' queue and tell them."""
-    from config.history import save_with_history
-    from issues.models import ApprovalRequest
-    from issues.services import notify
+    """Put the appeasement in the managers' queue and tell them. Its creator and agent, like ``actor`` (who
+    submitted it), may not decide it."""
+    from issues.services import approval_request_open as open_request
 
     total = sum(r.amount for r in appeasement.refunds.all())
-    approval = ApprovalRequest(
+    currency = appeasement.order.currency
+    approval = open_request(
         kind=APPROVAL_KIND,
-        issue=appeasement.issue,
+        actor=actor,
         target_type=TARGET_TYPE,
         target_id=appeasement.appeasement_id,
+        issue=appeasement.issue,
         requested_status="SUBMITTED",
         payload={
             "order_id": appeasement.order.order_id,
             "amount": str(total),
-            "currency": appeasement.order.currency,
+            "currency": currency,
             "reason": appeasement.reason.code,
             "policy": why,
         },
         reason=f"Over policy: {why}",
-        requested_by=actor,
+        involved=[appeasement.created_by_id, appeasement.agent_id],
+        notify_kind=NOTIFY_REQUESTED,
+        message=(
+            f"asks to approve appeasement {appeasement.appeasement_id} of {total} {currency} on order "
+            f"{appeasement.order.order_id}: {why}"
+        ),
     )
-    save_with_history(approval, actor=actor, reason="Appeasement approval requested")
-    from webhooks.services import event_emit
-
-    event_emit("approval.requested", approval)
     _issue_note(
         appeasement,
         actor,
         f"Appeasement {appeasement.appeasement_id} of {total} "
-        f"{appeasement.order.currency} awaits a manager's approval ({approval.approval_id}): {why}",
-    )
-    notify(
-        recipients=_managers(),
-        kind=NOTIFY_REQUESTED,
-        issue=appeasement.issue,
-        approval=approval,
-        exclude=actor,
-        message=(
-            f"{actor.username} asks to approve appeasement {appeasement.appeasement_id} of {total} "
-            f"{appeasement.order.currency} on order {appeasement.order.order_id} ({approval.approval_id}): {why}"
-        ),
+        f"{currency} awaits a manager's approval ({approval.approval_id}): {why}",
     )
     return approval
 
@@ -108,7 +84,9 @@ def approval_decided(*, approval, actor, approve: bool, note: str) -> None:
     """Called by the approval queue inside its transaction, before the request itself is saved."""
     from appeasements.services import appeasement_decision_apply
 
-    appeasement_decision_apply(appeasement_id=approval.target_id, actor=actor, approve=approve, note=note)
+    appeasement_decision_apply(
+        appeasement_id=approval.target_id, actor=actor, approve=approve, note=note, requested_by=approval.requested_by
+    )
 
 
 def appeasement_submitted(*, appeasement: Appeasement, actor) -> None:

@@ -26,6 +26,13 @@ APPROVE_APPEASEMENT = "appeasements.approve_appeasement"
 CHANGE_APPEASEMENT = "appeasements.change_appeasement"
 
 
+def can_change(appeasement: Appeasement, user) -> bool:
+    """An appeasement is its agent's: they, or a manager with their own credential, change and submit it."""
+    return bool(
+        user.has_perm(CHANGE_APPEASEMENT) and (user.pk == appeasement.agent_id or user.has_perm(APPROVE_APPEASEMENT))
+    )
+
+
 def new_appeasement_id() -> str:
     return new_prefixed_id("app")
 
@@ -75,20 +82,6 @@ class RefundType(models.Model):
         return self.code
 
 
-class AgentAppeasementLimit(models.Model):
-    """An agent's own appeasement limit: a submitted appeasement above it needs a manager's approval."""
-
-    agent = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="appeasement_limit")
-    limit = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.00"))])
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["agent__username"]
-
-    def __str__(self) -> str:
-        return f"{self.agent} ≤ {self.limit}"
-
-
 class AppeasementState(models.TextChoices):
     INCOMPLETE = "INCOMPLETE", "Incomplete"
     PENDING_APPROVAL = "PENDING_APPROVAL", "Pending approval"
@@ -119,6 +112,16 @@ class Appeasement(ConcurrentTransitionMixin, models.Model):
     )
     profile_id = models.CharField(max_length=64, help_text="The customer's profile id.")
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appeasements")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # nothing reads by it; the foreign key is enough
+        editable=False,
+        help_text="Who created it: like its agent and submitter, never the manager who decides its approval.",
+    )
     reason = models.ForeignKey(AppeasementReason, on_delete=models.PROTECT, related_name="appeasements")
     type = models.CharField(max_length=16, choices=AppeasementType.choices, default=AppeasementType.ORDER)
     notes = models.TextField(max_length=4000, blank=True)
@@ -152,7 +155,7 @@ class Appeasement(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=AppeasementState.INCOMPLETE,
         target=AppeasementState.SUBMITTED,
-        permission=CHANGE_APPEASEMENT,
+        permission=can_change,
         custom={"label": "Submit"},
     )
     def submit(self) -> None:
@@ -163,7 +166,7 @@ class Appeasement(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=AppeasementState.INCOMPLETE,
         target=AppeasementState.PENDING_APPROVAL,
-        permission=CHANGE_APPEASEMENT,
+        permission=can_change,
         custom={"label": "Request approval", "admin": False},
     )
     def request_approval(self) -> None:

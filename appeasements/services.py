@@ -6,8 +6,10 @@ order's [13001], every ``refundType`` is known [900017], ``creditCard`` names on
 groups [13001], amounts are positive [13001] and the appeasement with what is already refunded stays
 within what was paid [13001]; submitting goes through ``orders.services.refund_record`` under the order
 lock, so appeasements and issue refunds share one ledger limit. ``agentId`` is the caller unless the
-caller is a service account. Over policy (a share of the order total, or the agent's own limit) a submit
-goes to ``PENDING_APPROVAL`` and the managers' approval queue.
+caller is a service account acting for a granted employee. Only the appeasement's agent or a manager (with their
+own credential) may change, submit or delete it. Over policy (a share of the order total, or the submitter's
+refund limit on the order, ``orders.refund_policy``) a submit goes to ``PENDING_APPROVAL`` and the managers'
+approval queue, where nobody who created, owns or submitted it may decide it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from appeasements.errors import (
     WrongState,
 )
 from appeasements.models import (
-    AgentAppeasementLimit,
     Appeasement,
     AppeasementComment,
     AppeasementOrigin,
@@ -39,13 +40,16 @@ from appeasements.models import (
     AppeasementState,
     AppeasementType,
     RefundType,
+    can_change,
 )
 from appeasements.selectors import NOT_APPEASABLE_ORDER_STATUSES, refund_state
-from config.errors import ConcurrentUpdate
-from config.history import save_with_history
-from config.people import is_service, resolve_actor
+from config.errors import ConcurrentUpdate, PermissionDenied
+from config.history import save_with_history, stamp
+from config.people import employee_role, is_service, own_credential_required, resolve_actor
+from config.permissions import MANAGER
 from config.tasks import enqueue_after_commit
 from orders.models import ZERO, Order, Payment, RefundCause
+from orders.refund_policy import limit_breach
 from orders.selectors import order_money
 from orders.services import refund_record
 from webhooks.services import event_emit
@@ -101,6 +105,22 @@ def appeasement_get(appeasement_id: str, *, for_update: bool = False) -> Appease
     if appeasement is None:
         raise AppeasementNotFound(f"Appeasement '{appeasement_id}' not found", field="id")
     return appeasement
+
+
+def _check_owner(appeasement: Appeasement, actor, what: str) -> None:
+    """Only the appeasement's agent, or a manager with their own credential, may change, submit or delete it."""
+    if can_change(appeasement, actor):
+        return
+    owner = appeasement.agent.get_username()
+    if employee_role(actor) == MANAGER:
+        refusal = own_credential_required(actor, f"To {what} {owner}'s appeasement")
+        if refusal is not None:
+            raise refusal
+    raise PermissionDenied(
+        f"Appeasement {appeasement.appeasement_id} is {owner}'s: only its agent or a manager may {what} it",
+        field="agentId",
+        agent_id=owner,
+    )
 
 
 # --------------------------------------------------------------------------- validation
@@ -266,8 +286,7 @@ def _save_refunds(appeasement: Appeasement, resolved: list[_ResolvedRefund], *, 
     keep = {r.input.id for r in resolved if r.input.id}
     for refund_id, row in existing.items():
         if refund_id not in keep:
-            row._history_user = actor
-            row._change_reason = "Refund removed (not in the update)"
+            stamp(row, actor=actor, reason="Refund removed (not in the update)")
             row.delete()
     for r in resolved:
         row = existing[r.input.id] if r.input.id else AppeasementRefund(appeasement=appeasement)
@@ -349,6 +368,7 @@ def appeasement_create(*, caller, data: AppeasementInput) -> Appeasement:
         issue=issue,
         profile_id=profile,
         agent=agent,
+        created_by=agent,
         reason=reason,
         type=kind,
         notes=data.notes or "",
@@ -407,6 +427,7 @@ def appeasement_update(*, appeasement_id: str, caller, data: AppeasementInput) -
     comments (sending the same values again is accepted). ``state: SUBMITTED`` submits it."""
     appeasement = appeasement_get(appeasement_id, for_update=True)
     agent = resolve_actor(user=caller, employee_id=data.agent_id, field="agentId")
+    _check_owner(appeasement, agent, "change")
     if data.state is not None and data.state not in (AppeasementState.INCOMPLETE, AppeasementState.SUBMITTED):
         if data.state != appeasement.state:
             raise InvalidInput.single("state", "Only INCOMPLETE or SUBMITTED can be requested")
@@ -489,24 +510,18 @@ def appeasement_update(*, appeasement_id: str, caller, data: AppeasementInput) -
 
 
 @transaction.atomic
-def appeasement_delete(*, appeasement_id: str, caller) -> None:
+def appeasement_delete(*, appeasement_id: str, caller, agent_id: str | None = None) -> None:
     appeasement = appeasement_get(appeasement_id, for_update=True)
+    actor = resolve_actor(user=caller, employee_id=agent_id, field="agentId")
+    _check_owner(appeasement, actor, "delete")
     if appeasement.state != AppeasementState.INCOMPLETE:
         raise WrongState(
             f"Appeasement {appeasement_id} is {appeasement.state}; only INCOMPLETE appeasements can be deleted",
             current_state=appeasement.state,
         )
-    for row in appeasement.refunds.all():
-        row._history_user = caller
-        row._change_reason = "Appeasement deleted"
+    for row in [*appeasement.refunds.all(), *appeasement.comments.all(), appeasement]:
+        stamp(row, actor=actor, reason="Appeasement deleted")
         row.delete()
-    for row in appeasement.comments.all():
-        row._history_user = caller
-        row._change_reason = "Appeasement deleted"
-        row.delete()
-    appeasement._history_user = caller
-    appeasement._change_reason = "Appeasement deleted"
-    appeasement.delete()
 
 
 # --------------------------------------------------------------------------- submit
@@ -516,21 +531,25 @@ def appeasement_delete(*, appeasement_id: str, caller) -> None:
 def appeasement_submit(*, appeasement_id: str, caller, agent_id: str | None = None) -> Appeasement:
     appeasement = appeasement_get(appeasement_id, for_update=True)
     agent = resolve_actor(user=caller, employee_id=agent_id, field="agentId")
+    _check_owner(appeasement, agent, "submit")
     _submit(appeasement, actor=agent)
     return appeasement
 
 
-def policy_breaches(appeasement: Appeasement, total: Decimal) -> list[str]:
-    """Why an appeasement of ``total`` needs a manager's approval (empty: within policy)."""
+def policy_breaches(appeasement: Appeasement, total: Decimal, *, submitter, order: Order | None = None) -> list[str]:
+    """Why an appeasement of ``total`` submitted by ``submitter`` needs a manager's approval (empty: within policy):
+    over the share of the order total, or over the submitter's refund limit on the order (read with the order
+    row locked: pass ``order`` locked)."""
+    order = order or appeasement.order
     why: list[str] = []
     share = Decimal(str(settings.APPEASEMENT_POLICY_SHARE))
-    allowed = (appeasement.order.order_total * share).quantize(CENT)
+    allowed = (order.order_total * share).quantize(CENT)
     if total > allowed:
         percent = f"{(share * 100).normalize():f}%"
-        why.append(f"{total} is over {percent} of the order total ({allowed} {appeasement.order.currency})")
-    limit = AgentAppeasementLimit.objects.filter(agent_id=appeasement.agent_id).first()
-    if limit is not None and total > limit.limit:
-        why.append(f"{total} is over the agent's limit of {limit.limit}")
+        why.append(f"{total} is over {percent} of the order total ({allowed} {order.currency})")
+    breach = limit_breach(order=order, employee=submitter, amount=total)
+    if breach is not None:
+        why.append(breach.message)
     return why
 
 
@@ -566,7 +585,9 @@ def _submit(appeasement: Appeasement, *, actor) -> None:
 
     validate_with_hook(appeasement)  # 900016 / 900015; before the order lock is taken
 
-    breaches = policy_breaches(appeasement, total)
+    # The order lock before the limit is read: what the submitter already refunded on the order is then final.
+    locked = Order.objects.select_for_update().get(pk=appeasement.order_id)
+    breaches = policy_breaches(appeasement, total, submitter=actor, order=locked)
     if breaches:
         appeasement.request_approval()
         _save(appeasement, actor=actor, reason="Over policy: approval requested")
@@ -577,9 +598,12 @@ def _submit(appeasement: Appeasement, *, actor) -> None:
     _pay(appeasement, refunds, actor=actor)
 
 
-def _pay(appeasement: Appeasement, refunds: list[AppeasementRefund], *, actor) -> None:
+def _pay(
+    appeasement: Appeasement, refunds: list[AppeasementRefund], *, actor, requested_by=None, approved_by=None
+) -> None:
     """Each refund through the ledger under the order lock: together with every other refund on the order
-    they never pass what was paid (the ledger refuses otherwise and the whole submit rolls back)."""
+    they never pass what was paid (the ledger refuses otherwise and the whole submit rolls back). An approved
+    appeasement's refunds are the submitter's (``requested_by``), approved by the deciding manager."""
     locked = Order.objects.select_for_update().get(pk=appeasement.order_id)
     _check_within_paid(locked, sum((r.amount for r in refunds), ZERO))
     for row in refunds:
@@ -593,6 +617,8 @@ def _pay(appeasement: Appeasement, refunds: list[AppeasementRefund], *, actor) -
             reason=f"Appeasement {appeasement.appeasement_id}: {appeasement.reason.code}",
             payment=row.payment,
             currency=row.currency_code,
+            requested_by=requested_by,
+            approved_by=approved_by,
         )
         row.ledger_refund = ledger
         save_with_history(row, actor=actor, reason=f"Ledger refund {ledger.refund_id}")
@@ -606,9 +632,12 @@ def _pay(appeasement: Appeasement, refunds: list[AppeasementRefund], *, actor) -
 # --------------------------------------------------------------------------- approval outcome
 
 
-def appeasement_decision_apply(*, appeasement_id: str, actor, approve: bool, note: str) -> Appeasement:
+def appeasement_decision_apply(
+    *, appeasement_id: str, actor, approve: bool, note: str, requested_by=None
+) -> Appeasement:
     """A manager's decision on a pending appeasement (called from the approval queue, inside its
-    transaction): approving submits it through the ledger, rejecting sets ``REJECTED`` with the note."""
+    transaction): approving submits it through the ledger (what is still refundable checked again under the
+    order lock), rejecting sets ``REJECTED`` with the note."""
     appeasement = appeasement_get(appeasement_id, for_update=True)
     if appeasement.state != AppeasementState.PENDING_APPROVAL:
         raise WrongState(
@@ -624,7 +653,7 @@ def appeasement_decision_apply(*, appeasement_id: str, actor, approve: bool, not
         _check_order_appeasable(appeasement.order)
         appeasement.approve(note=note)
         _save(appeasement, actor=actor, reason="Approved by a manager: submitted")
-        _pay(appeasement, refunds, actor=actor)
+        _pay(appeasement, refunds, actor=actor, requested_by=requested_by, approved_by=actor)
     # the decision is also a comment, so API clients see the manager's note in the seed's shape
     comment = AppeasementComment(appeasement=appeasement, agent=actor, comment=f"{verdict}: {note}"[:COMMENT_MAX])
     save_with_history(comment, actor=actor, reason=f"{verdict} by a manager")

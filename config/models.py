@@ -1,7 +1,10 @@
-"""Infrastructure rows of the API (not domain data, so no history)."""
+"""Rows of the API plumbing: stored idempotent answers (infrastructure, no history) and service accounts' grants."""
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from config.history import HistoricalRecords
 
 
 class IdempotencyKey(models.Model):
@@ -29,3 +32,33 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caller} {self.method} {self.path} {self.key}"
+
+
+def default_act_for() -> list[str]:
+    return ["agent"]
+
+
+class ServiceAccount(models.Model):
+    """What a service account may do besides writing as itself (an audited setting: every change is history).
+
+    ``act_for``: the roles of the employees it may name in ``updated_by`` / ``agentId`` / ``created_by`` (agents
+    only unless managers were granted explicitly). On anyone's behalf it has at most an agent's powers: deciding
+    approvals, manager-only transitions and webhook administration need the manager's own credential.
+    ``accounts``: the 24-character account ids whose webhook subscriptions it may create and manage.
+    Set with ``create_employee ID --role service --act-for agent,manager --accounts ID,ID`` or by an administrator
+    in the admin. A service account without a row acts for agents only and manages no account.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="service_grant")
+    act_for = models.JSONField(
+        default=default_act_for, blank=True, help_text='Roles it may act for: "agent", "manager".'
+    )
+    accounts = models.JSONField(default=list, blank=True, help_text="Account ids whose webhooks it may manage.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["user__username"]
+        verbose_name = "service account grant"
+
+    def __str__(self) -> str:
+        return f"{self.user} acts for {', '.join(self.act_for) or 'nobody'}"

@@ -1,5 +1,8 @@
 """Which Django permissions each group holds. Data migrations call :func:`sync_groups`.
 
+No group may change service accounts' grants (``config.ServiceAccount``): administrators (superusers) do, in the
+admin, or ``create_employee``.
+
 The groups are the roles of DESIGN.md: agents, managers (everything an agent can, plus the
 approvals) and service accounts (API only, may act on behalf of a named employee). Later apps add
 their codenames here and a migration that calls ``sync_groups`` again.
@@ -8,6 +11,10 @@ their codenames here and a migration that calls ``sync_groups`` again.
 AGENT_GROUP = "Support agents"
 MANAGER_GROUP = "Managers"
 SERVICE_GROUP = "Service accounts"
+
+# The roles an employee has (``config.people.employee_role``), as stored in refund limits and service grants.
+AGENT, MANAGER, SERVICE = "agent", "manager", "service"
+ROLE_CHOICES = [(AGENT, "Support agents"), (MANAGER, "Managers"), (SERVICE, "Service accounts")]
 
 AGENT_PERMISSIONS = [
     "orders.view_order",
@@ -57,16 +64,17 @@ MANAGER_PERMISSIONS = AGENT_PERMISSIONS + [
     "issues.handle_escalated_issue",
     "issues.decide_approvalrequest",
     "issues.change_approvalrequest",
-    # appeasements: decide over-policy appeasements, manage reasons, refund types and agents' limits
+    # appeasements: decide over-policy appeasements (and change other agents'), manage reasons and refund types
     "appeasements.approve_appeasement",
     "appeasements.add_appeasementreason",
     "appeasements.change_appeasementreason",
     "appeasements.add_refundtype",
     "appeasements.change_refundtype",
-    "appeasements.view_agentappeasementlimit",
-    "appeasements.add_agentappeasementlimit",
-    "appeasements.change_agentappeasementlimit",
-    "appeasements.delete_agentappeasementlimit",
+    # refund limits (per employee and per role); never their own (orders.admin.RefundLimitAdmin)
+    "orders.view_refundlimit",
+    "orders.add_refundlimit",
+    "orders.change_refundlimit",
+    "orders.delete_refundlimit",
     # webhooks (issue 10): subscriptions, the delivery log (send again) and the outbox
     "webhooks.view_subscription",
     "webhooks.add_subscription",

@@ -224,7 +224,11 @@ SLA_BREACHING_SOON_MINUTES = int(env("SLA_BREACHING_SOON_MINUTES", "60"))
 # Admin login: django-axes locks a username+IP after AXES_FAILURE_LIMIT failed logins for the cool-off.
 INSTALLED_APPS += ["axes"]
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "config.auth_backends.OnBehalfPermissions",  # on-behalf writes: no permission only managers hold
+    "django.contrib.auth.backends.ModelBackend",
+]
 AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_HOURS", "0.25"))  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -21,6 +21,8 @@ from django.utils.html import format_html, format_html_join
 from config import dashboard
 from config.admin_mixins import GrowingTableAdmin, OnceForm, ServiceFSMAdminMixin, SimpleHistoryAdmin, submit_once
 from config.errors import DomainError
+from config.history import created_via
+from config.history import who as history_who
 from config.people import is_manager
 from config.permissions import AGENT_GROUP, MANAGER_GROUP
 from issues import services, sla
@@ -34,6 +36,7 @@ from issues.models import (
     OrderIssue,
 )
 from issues.selectors import follow_up_due_q, issue_page
+from orders.admin import refund_limit_context, refund_outcome
 from orders.models import Refund, RefundCause, RefundSource
 from orders.selectors import order_money
 
@@ -215,14 +218,21 @@ class IssueNoteInline(admin.TabularInline):
     """The communication log: notes are added, never edited or deleted."""
 
     model = IssueNote
-    fields = ("created_at", "author", "kind", "channel", "body")
-    readonly_fields = ("created_at", "author")
+    fields = ("created_at", "written_by", "kind", "channel", "body")
+    readonly_fields = ("created_at", "written_by")
     extra = 1
     can_delete = False
     ordering = ("created_at", "id")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
+        return super().get_queryset(request).select_related("author").annotate(via=created_via(IssueNote))
+
+    @admin.display(description="author")
+    def written_by(self, obj) -> str:
+        """The author, and the service account that wrote it on their behalf."""
+        if obj.pk is None:
+            return "-"
+        return history_who(obj.author.username if obj.author else None, getattr(obj, "via", None))
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
@@ -567,7 +577,7 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
         if request.method == "POST" and form.is_valid():
 
             def write():
-                refund = services.issue_update(
+                result = services.issue_update(
                     order_id=issue.order.order_id,
                     issue_id=issue.issue_id,
                     actor=request.user,
@@ -577,9 +587,9 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
                         "notes": form.cleaned_data["notes"],
                     },
                     channel=NoteChannel.ADMIN,
-                ).refund
+                )
                 url = reverse("admin:issues_orderissue_change", args=[issue.pk])
-                return url, f"Refund {refund.refund_id} of {refund.amount} {refund.currency} recorded."
+                return url, refund_outcome(result.refund or result.approvals[-1])
 
             try:
                 if (done := submit_once(request, form, write)) is not None:
@@ -595,6 +605,7 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
             "paid": paid,
             "refunded": refunded,
             "refundable": max(paid - refunded, Decimal("0.00")),
+            **refund_limit_context(issue.order, request.user),
         }
         return TemplateResponse(request, "admin/issues/orderissue/refund.html", context)
 

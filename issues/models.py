@@ -282,6 +282,7 @@ class ApprovalKind(models.TextChoices):
     ESCALATION = "escalation", "Escalation"
     REOPEN = "reopen", "Reopening"
     APPEASEMENT = "appeasement", "Appeasement over policy"
+    REFUND = "refund", "Refund over limit"
 
 
 class ApprovalState(models.TextChoices):
@@ -292,8 +293,8 @@ class ApprovalState(models.TextChoices):
 
 
 def can_decide(request: ApprovalRequest, user) -> bool:
-    """Four eyes: a manager, never the one who asked."""
-    return bool(user.has_perm(DECIDE_APPROVAL) and user.pk != request.requested_by_id)
+    """Four eyes: a manager with their own credential, never one who asked for it or made what it decides."""
+    return bool(user.has_perm(DECIDE_APPROVAL) and user.pk not in request.involved_pks())
 
 
 def can_cancel(request: ApprovalRequest, user) -> bool:
@@ -316,6 +317,13 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
     reason = models.TextField(max_length=2000, blank=True)
     state = FSMField(max_length=12, choices=ApprovalState.choices, default=ApprovalState.PENDING, protected=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    involved = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="Pks of the other employees who made what is decided (an appeasement's creator and agent): "
+        "like the requester, none of them may decide it.",
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -337,6 +345,10 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.approval_id} {self.kind} {self.target_id} ({self.state})"
+
+    def involved_pks(self) -> set[int]:
+        """Who may never decide this request: its requester and whoever made what it is about."""
+        return {self.requested_by_id, *self.involved}
 
     @transition(
         field=state,
@@ -374,6 +386,7 @@ class NotificationKind(models.TextChoices):
     ASSIGNED = "assigned", "Assigned to you"
     ESCALATION_REQUESTED = "escalation_requested", "Escalation requested"
     REOPEN_REQUESTED = "reopen_requested", "Reopening requested"
+    REFUND_REQUESTED = "refund_requested", "Refund over limit: approval requested"
     REQUEST_APPROVED = "request_approved", "Request approved"
     REQUEST_REJECTED = "request_rejected", "Request rejected"
     ISSUE_RESOLVED = "issue_resolved", "Issue resolved"

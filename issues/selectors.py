@@ -10,6 +10,8 @@ from typing import Any
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from config.history import changed_via, created_via
+from config.history import who as by
 from issues import sla
 from issues.models import ApprovalRequest, ApprovalState, IssueNote, OrderIssue
 from orders.models import OrderItem, Refund, RefundCause, RefundStatus
@@ -23,7 +25,12 @@ def issue_list() -> QuerySet[OrderIssue]:
 
 def issue_detail() -> QuerySet[OrderIssue]:
     return issue_list().prefetch_related(
-        Prefetch("notes", queryset=IssueNote.objects.select_related("author").order_by("created_at", "id")),
+        Prefetch(
+            "notes",
+            queryset=IssueNote.objects.select_related("author")
+            .annotate(via=created_via(IssueNote))
+            .order_by("created_at", "id"),
+        ),
         Prefetch(
             "approval_requests",
             queryset=ApprovalRequest.objects.filter(state=ApprovalState.PENDING).select_related("requested_by"),
@@ -69,15 +76,14 @@ def issue_history(issue: OrderIssue) -> dict[str, list[dict[str, Any]]]:
     timeline, changes = [], []
     previous = None
     for record in records:
-        who = record.history_user.username if record.history_user else None
-        when = record.history_date
+        by = record.history_user.username if record.history_user else None
+        stamp = {"changed_by": by, "changed_via": record.history_via or None, "changed_at": record.history_date}
         if previous is None or previous.status != record.status:
             timeline.append(
                 {
                     "status": record.status,
                     "from_status": previous.status if previous else None,
-                    "changed_by": who,
-                    "changed_at": when,
+                    **stamp,
                     "reason": record.history_change_reason or "",
                 }
             )
@@ -85,9 +91,7 @@ def issue_history(issue: OrderIssue) -> dict[str, list[dict[str, Any]]]:
             for field in TRACKED:
                 old, new = _value(previous, field), _value(record, field)
                 if old != new:
-                    changes.append(
-                        {"field": field, "old_value": old, "new_value": new, "changed_by": who, "changed_at": when}
-                    )
+                    changes.append({"field": field, "old_value": old, "new_value": new, **stamp})
         previous = record
     return {"timeline": timeline, "changes": changes}
 
@@ -125,7 +129,7 @@ def issue_page(issue_pk: int) -> IssuePage:
     )
     previous = None
     for record in history:
-        who = record.history_user.username if record.history_user else "system"
+        who = by(record.history_user.username if record.history_user else None, record.history_via)
         if previous is None:
             events.append(_event(record.history_date, who, "opened", f"Issue opened ({record.status})"))
         else:
@@ -137,35 +141,42 @@ def issue_page(issue_pk: int) -> IssuePage:
                 text = f"{field.replace('_', ' ')}: {_value(previous, field)} → {_value(record, field)}"
                 events.append(_event(record.history_date, who, "change", text))
         previous = record
-    for note in IssueNote.objects.filter(issue_id=issue_pk).select_related("author"):
-        who = note.author.username if note.author else "system"
+    for note in (
+        IssueNote.objects.filter(issue_id=issue_pk).select_related("author").annotate(via=created_via(IssueNote))
+    ):
+        who = by(note.author.username if note.author else None, note.via)
         events.append(_event(note.created_at, who, "note", note.body, f"{note.get_kind_display()} · {note.channel}"))
     issue_id = Subquery(OrderIssue.objects.filter(pk=issue_pk).values("issue_id")[:1])
     refunds = list(
         Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id=issue_id)
-        .select_related("requested_by")
+        .select_related("requested_by", "approved_by")
+        .annotate(via=created_via(Refund))
         .order_by("created_at", "id")
     )
     for refund in refunds:
-        who = refund.requested_by.username if refund.requested_by else "system"
+        who = by(refund.requested_by.username if refund.requested_by else None, refund.via)
         text = f"Refund {refund.refund_id}: {refund.amount} {refund.currency} ({refund.source}, {refund.status})"
+        if refund.approved_by_id:
+            text += f", approved by {refund.approved_by.username}"
         events.append(_event(refund.created_at, who, "refund", text))
     approvals = list(
         ApprovalRequest.objects.filter(issue_id=issue_pk)
         .select_related("requested_by", "decided_by")
+        .annotate(via=created_via(ApprovalRequest), decided_via=changed_via(ApprovalRequest))
         .order_by("created_at", "id")
     )
     for approval in approvals:
         asked = f"{approval.get_kind_display()} requested ({approval.approval_id})"
-        events.append(_event(approval.created_at, approval.requested_by.username, "approval", asked, approval.reason))
+        requester = by(approval.requested_by.username, approval.via)
+        events.append(_event(approval.created_at, requester, "approval", asked, approval.reason))
         if approval.decided_at:
-            who = approval.decided_by.username if approval.decided_by else "system"
+            who = by(approval.decided_by.username if approval.decided_by else None, approval.decided_via)
             text = f"{approval.get_kind_display()} {approval.state} ({approval.approval_id})"
             events.append(_event(approval.decided_at, who, "decision", text, approval.decision_note))
     appeasements = (
         Appeasement.objects.filter(issue_id=issue_pk)
         .select_related("agent", "reason")
-        .annotate(total=Sum("refunds__amount"))
+        .annotate(total=Sum("refunds__amount"), via=created_via(Appeasement))
         .order_by("created_at")
     )
     for appeasement in appeasements:
@@ -173,9 +184,8 @@ def issue_page(issue_pk: int) -> IssuePage:
             f"Appeasement {appeasement.appeasement_id} ({appeasement.reason.code}): "
             f"{appeasement.total or 0} — {appeasement.get_state_display()}"
         )
-        events.append(
-            _event(appeasement.created_at, appeasement.agent.username, "appeasement", text, appeasement.notes)
-        )
+        who = by(appeasement.agent.username, appeasement.via)
+        events.append(_event(appeasement.created_at, who, "appeasement", text, appeasement.notes))
     events.sort(key=lambda e: e["when"])
     return IssuePage(timeline=events, refunds=refunds, approvals=approvals)
 

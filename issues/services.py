@@ -32,6 +32,7 @@ from config.errors import (
     ValidationFailed,
 )
 from config.history import save_with_history
+from config.people import acting_label, own_credential_required
 from config.permissions import AGENT_GROUP, MANAGER_GROUP
 from config.tasks import enqueue_after_commit
 from issues import sla
@@ -51,7 +52,7 @@ from issues.models import (
     OrderIssue,
 )
 from orders.models import OrderItem, Refund, RefundCause
-from orders.services import order_get, refund_record
+from orders.services import order_get
 from webhooks.services import event_emit
 
 logger = logging.getLogger(__name__)
@@ -72,11 +73,12 @@ UPDATE_FIELDS = (
 )
 NOTES_REQUIRED_FOR = (IssueStatus.RESOLVED, IssueStatus.CLOSED)
 ISSUE_TARGET = "issue"
-# What approving or rejecting a request about something other than an issue does: ``target_type`` ->
-# dotted path of ``callback(*, approval, actor, approve, note)``, called inside the decision's transaction
-# before the request is saved (a domain error refuses the decision and changes nothing).
+# What approving or rejecting a request of a kind other than an issue's status move does: ``kind`` -> dotted path
+# of ``callback(*, approval, actor, approve, note)``, called inside the decision's transaction before the request
+# is saved (a domain error refuses the decision and changes nothing).
 APPROVAL_HANDLERS = {
-    "appeasement": "appeasements.approvals.approval_decided",
+    ApprovalKind.APPEASEMENT: "appeasements.approvals.approval_decided",
+    ApprovalKind.REFUND: "issues.refund_requests.refund_request_decided",
 }
 
 
@@ -277,8 +279,9 @@ class IssueUpdateResult:
     previous_status: str
     new_status: str
     refund: Refund | None
-    approval: ApprovalRequest | None
+    approval: ApprovalRequest | None  # the first of ``approvals``
     timestamp: datetime
+    approvals: tuple[ApprovalRequest, ...] = ()
 
     @property
     def refund_processed(self) -> bool:
@@ -286,14 +289,20 @@ class IssueUpdateResult:
 
     @property
     def message(self) -> str:
-        if self.approval is not None:
-            kind = "Escalation" if self.approval.kind == ApprovalKind.ESCALATION else "Reopening"
-            return f"{kind} requested; waiting for a manager's approval. Other changes were applied."
+        if self.approvals:
+            asked = " and ".join(_asked(a) for a in self.approvals)
+            return f"{asked[:1].upper()}{asked[1:]}; waiting for a manager's approval. Other changes were applied."
         if not self.updated_fields:
             return "No changes: values already current"
         if self.new_status != self.previous_status and self.new_status == IssueStatus.RESOLVED:
             return "Issue successfully updated and resolution recorded"
         return "Issue successfully updated"
+
+
+def _asked(approval: ApprovalRequest) -> str:
+    if approval.kind == ApprovalKind.REFUND:
+        return f"refund of {approval.payload['amount']} {approval.payload['currency']} requested (over the limit)"
+    return "escalation requested" if approval.kind == ApprovalKind.ESCALATION else "reopening requested"
 
 
 def _validate_changes(issue: OrderIssue, changes: dict[str, Any], now: datetime) -> None:
@@ -368,8 +377,13 @@ def issue_update(
                 allowed_transitions=allowed_statuses(issue),
             )
         if not transition.has_perm(issue, actor):
+            what = f"Moving an issue from {issue.status} to {requested}"
+            refusal = own_credential_required(actor, what)
+            if refusal is not None:
+                refusal.extra |= {"required_permission": transition.permission, "current_status": issue.status}
+                raise refusal
             raise PermissionDenied(
-                f"Moving an issue from {issue.status} to {requested} needs the permission {transition.permission}",
+                f"{what} needs the permission {transition.permission}",
                 required_permission=transition.permission,
                 current_status=issue.status,
                 requested_status=requested,
@@ -410,9 +424,11 @@ def issue_update(
             issue.assigned_to = assignee
             updated.append("assigned_to")
 
-    refund = None
+    refund, refund_request = None, None
     if changes.get("refund_amount") is not None:
-        refund = refund_record(
+        from issues.refund_requests import refund_or_request
+
+        refund_or_approval = refund_or_request(
             order=issue.order,
             actor=actor,
             amount=changes["refund_amount"],
@@ -420,8 +436,13 @@ def issue_update(
             cause_type=RefundCause.ISSUE,
             cause_id=issue.issue_id,
             reason=(notes or f"Issue {issue.issue_id}")[:255],
+            issue=issue,
         )
-        updated += ["refund_amount", "refund_source"]
+        if isinstance(refund_or_approval, Refund):
+            refund = refund_or_approval
+            updated += ["refund_amount", "refund_source"]
+        else:
+            refund_request = refund_or_approval
     updated.sort(key=UPDATE_FIELDS.index)
 
     issue_fields = [f for f in updated if f not in ("notes", "refund_amount", "refund_source")]
@@ -437,6 +458,7 @@ def issue_update(
         approval = _approval_request_create(issue=issue, actor=actor, kind=approval_kind, status=requested, notes=notes)
     elif transition is not None and transition.custom.get("approval_kind"):
         _cancel_pending(issue=issue, actor=actor, kind=transition.custom["approval_kind"])
+    approvals = tuple(a for a in (approval, refund_request) if a is not None)
     if "status" in updated:
         event_emit("issue.status_changed", issue, extra={"from": previous_status, "to": issue.status})
     if "assigned_to" in updated:
@@ -461,8 +483,9 @@ def issue_update(
         previous_status=previous_status,
         new_status=issue.status,
         refund=refund,
-        approval=approval,
+        approval=approvals[0] if approvals else None,
         timestamp=now,
+        approvals=approvals,
     )
 
 
@@ -477,32 +500,65 @@ def _notify_outcome(*, issue: OrderIssue, actor) -> None:
     )
 
 
-def _approval_request_create(*, issue: OrderIssue, actor, kind: str, status: str, notes: str | None):
+def approval_request_open(
+    *,
+    kind: str,
+    actor,
+    target_type: str,
+    target_id: str,
+    notify_kind: str,
+    message: str,
+    issue: OrderIssue | None = None,
+    requested_status: str = "",
+    payload: dict[str, Any] | None = None,
+    reason: str = "",
+    involved: Iterable[int | None] = (),
+) -> ApprovalRequest:
+    """A request for a manager's decision, and the managers told (never the requester).
+
+    ``actor`` is the requester; ``involved`` names the other employees who made what is decided (an appeasement's
+    creator and agent): like the requester, none of them may decide it (``approval_decide``).
+    """
     approval = ApprovalRequest(
         kind=kind,
         issue=issue,
-        target_type=ISSUE_TARGET,
-        target_id=issue.issue_id,
-        requested_status=status,
-        payload={"from_status": issue.status},
-        reason=notes or "",
+        target_type=target_type,
+        target_id=target_id,
+        requested_status=requested_status,
+        payload=payload or {},
+        reason=reason[:2000],
         requested_by=actor,
+        involved=sorted({pk for pk in involved if pk is not None and pk != actor.pk}),
     )
-    save_with_history(approval, actor=actor, reason=f"{kind.capitalize()} requested")
+    save_with_history(approval, actor=actor, reason=f"{approval.get_kind_display()} requested")
     event_emit("approval.requested", approval)
-    what = "escalation" if kind == ApprovalKind.ESCALATION else "reopening"
     notify(
         recipients=_managers(),
-        kind=NotificationKind.ESCALATION_REQUESTED
-        if kind == ApprovalKind.ESCALATION
-        else NotificationKind.REOPEN_REQUESTED,
+        kind=notify_kind,
         issue=issue,
         approval=approval,
         exclude=actor,
-        message=f"{actor.username} asks for the {what} of issue {issue.issue_id} ({approval.approval_id})"
-        + (f": {notes}" if notes else ""),
+        message=f"{acting_label(actor)} {message} ({approval.approval_id})",
     )
     return approval
+
+
+def _approval_request_create(*, issue: OrderIssue, actor, kind: str, status: str, notes: str | None):
+    what = "escalation" if kind == ApprovalKind.ESCALATION else "reopening"
+    return approval_request_open(
+        kind=kind,
+        actor=actor,
+        target_type=ISSUE_TARGET,
+        target_id=issue.issue_id,
+        issue=issue,
+        requested_status=status,
+        payload={"from_status": issue.status, "order_id": issue.order.order_id},
+        reason=notes or "",
+        notify_kind=NotificationKind.ESCALATION_REQUESTED
+        if kind == ApprovalKind.ESCALATION
+        else NotificationKind.REOPEN_REQUESTED,
+        message=f"asks for the {what} of issue {issue.issue_id}" + (f": {notes}" if notes else ""),
+    )
 
 
 def _cancel_pending(*, issue: OrderIssue, actor, kind: str) -> None:
@@ -568,10 +624,17 @@ def approval_decide(*, approval_id: str, actor, approve: bool, note: str) -> App
     )
     if approval is None:
         raise NotFound("Approval request not found", approval_request_id=approval_id)
+    refusal = own_credential_required(actor, "Deciding a request")
+    if refusal is not None:
+        raise refusal
     if not actor.has_perm(DECIDE_APPROVAL):
         raise PermissionDenied(f"Deciding requests needs the permission {DECIDE_APPROVAL}")
     if actor.pk == approval.requested_by_id:
         raise PermissionDenied("A request cannot be decided by the employee who made it (four-eyes rule)")
+    if actor.pk in approval.involved_pks():
+        raise PermissionDenied(
+            f"{actor.get_username()} made what this request is about: another manager decides it (four-eyes rule)"
+        )
     target_state = ApprovalState.APPROVED if approve else ApprovalState.REJECTED
     if approval.state != ApprovalState.PENDING:
         raise InvalidStatusTransition(
@@ -586,11 +649,10 @@ def approval_decide(*, approval_id: str, actor, approve: bool, note: str) -> App
     issue = None
     if approval.issue_id is not None:
         issue = OrderIssue.objects.select_for_update(of=("self",)).select_related("order").get(pk=approval.issue_id)
-    if approval.target_type != ISSUE_TARGET:
-        handler = APPROVAL_HANDLERS.get(approval.target_type)
-        if handler is None:
-            raise InvalidStatusTransition(f"Requests about {approval.target_type} cannot be decided here")
-        import_string(handler)(approval=approval, actor=actor, approve=approve, note=note)
+    if approval.kind in APPROVAL_HANDLERS:
+        import_string(APPROVAL_HANDLERS[approval.kind])(approval=approval, actor=actor, approve=approve, note=note)
+    elif approval.target_type != ISSUE_TARGET:
+        raise InvalidStatusTransition(f"Requests about {approval.target_type} cannot be decided here")
     elif approve and issue is not None and approval.requested_status:
         transition = find_transition(issue, approval.requested_status)
         if transition is None:
@@ -618,7 +680,7 @@ def approval_decide(*, approval_id: str, actor, approve: bool, note: str) -> App
     except ConcurrentTransition as exc:
         raise ConcurrentUpdate() from exc
     event_emit("approval.decided", approval)
-    if issue is not None and approval.target_type == ISSUE_TARGET:
+    if issue is not None and approval.target_type == ISSUE_TARGET:  # an appeasement's handler notes its own
         _add_note(
             issue=issue,
             actor=actor,

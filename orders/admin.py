@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from appeasements.models import Appeasement
+from config.admin_history import ChangeReasonAdminMixin
 from config.admin_mixins import (
     DistinctValuesFilter,
     GrowingTableAdmin,
@@ -24,10 +26,21 @@ from config.admin_mixins import (
     submit_once,
 )
 from config.errors import DomainError
+from config.people import employee_role
 from issues import sla
 from issues.models import OrderIssue
-from orders import selectors, services
-from orders.models import Category, Order, OrderItem, Payment, Refund, RefundSource, Shipment
+from orders import refund_policy, selectors, services
+from orders.models import (
+    Category,
+    Order,
+    OrderItem,
+    Payment,
+    Refund,
+    RefundCause,
+    RefundLimit,
+    RefundSource,
+    Shipment,
+)
 from orders.validators import validate_no_html
 from returns.models import Return
 
@@ -331,15 +344,20 @@ class OrderAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
         if request.method == "POST" and form.is_valid():
 
             def write():
-                refund = services.refund_record(
-                    order=order,
-                    actor=request.user,
-                    amount=form.cleaned_data["amount"],
-                    source=form.cleaned_data["source"],
-                    reason=form.cleaned_data["reason"] or "Admin refund",
-                )
+                from issues.refund_requests import refund_or_request
+
+                with transaction.atomic():
+                    done = refund_or_request(
+                        order=order,
+                        actor=request.user,
+                        amount=form.cleaned_data["amount"],
+                        source=form.cleaned_data["source"],
+                        cause_type=RefundCause.NONE,
+                        cause_id="",
+                        reason=form.cleaned_data["reason"] or "Admin refund",
+                    )
                 url = reverse("admin:orders_order_change", args=[order.pk])
-                return url, f"Refund {refund.refund_id} of {refund.amount} {refund.currency} recorded."
+                return url, refund_outcome(done)
 
             try:
                 if (done := submit_once(request, form, write)) is not None:
@@ -355,8 +373,25 @@ class OrderAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
             "paid": paid,
             "refunded": refunded,
             "refundable": max(paid - refunded, Decimal("0.00")),
+            **refund_limit_context(order, request.user),
         }
         return TemplateResponse(request, "admin/orders/order/refund.html", context)
+
+
+def refund_limit_context(order: Order, employee) -> dict:
+    """What a refund form shows of the employee's refund limit on the order (None: no limit)."""
+    limit = refund_policy.refund_limit(employee)
+    return {"refund_limit": limit, "limit_left": refund_policy.limit_left(order, employee, limit)}
+
+
+def refund_outcome(done) -> str:
+    """The admin message for ``refund_or_request``'s answer: the refund recorded, or the request that holds it."""
+    if isinstance(done, Refund):
+        return f"Refund {done.refund_id} of {done.amount} {done.currency} recorded."
+    return (
+        f"Refund of {done.payload['amount']} {done.payload['currency']} is over your refund limit: request "
+        f"{done.approval_id} waits for a manager's approval (nothing was refunded yet)."
+    )
 
 
 class OrderItemForm(forms.ModelForm):
@@ -510,3 +545,55 @@ class RefundAdmin(GrowingTableAdmin, SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class RefundLimitForm(forms.ModelForm):
+    """A limit for another employee or role: nobody but an administrator sets a limit that would apply to
+    themselves (their own, or their role's), as nobody decides their own approval request."""
+
+    class Meta:
+        model = RefundLimit
+        fields = ("employee", "role", "limit")
+
+    def clean(self):
+        data = super().clean()
+        user = self.request_user
+        if user.is_superuser:
+            return data
+        if data.get("employee") is not None and data["employee"].pk == user.pk:
+            raise forms.ValidationError("Your own limit is set by another manager or an administrator.")
+        if data.get("role") and data["role"] == employee_role(user):
+            raise forms.ValidationError(
+                "Your role's limit applies to you: another manager's role or an administrator sets it."
+            )
+        return data
+
+
+@admin.register(RefundLimit)
+class RefundLimitAdmin(ChangeReasonAdminMixin, SimpleHistoryAdmin):
+    """Refund limits per employee and per role (``orders.refund_policy``): kept by managers, with history; a
+    limit that applies to the manager themselves is read-only for them."""
+
+    form = RefundLimitForm
+    list_display = ("__str__", "employee", "role", "limit")
+    list_select_related = ("employee",)
+    list_filter = ("role",)
+    raw_id_fields = ("employee",)
+    search_fields = ("=employee__username",)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.request_user = request.user
+        return form
+
+    def _own(self, request, obj) -> bool:
+        """The row limits the viewer themselves (an administrator may change any)."""
+        if obj is None or request.user.is_superuser:
+            return False
+        return obj.employee_id == request.user.pk or (bool(obj.role) and obj.role == employee_role(request.user))
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and not self._own(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and not self._own(request, obj)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from config.history import HistoricalRecords
+from config.permissions import ROLE_CHOICES
 from orders.ids import new_order_id, new_refund_id
 
 ZERO = Decimal("0.00")
@@ -298,6 +299,15 @@ class Refund(ConcurrentTransitionMixin, models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # nothing reads by it; the foreign key is enough
+        help_text="The manager who approved it over the requester's refund limit (empty: within their own limit).",
+    )
     external_reference = models.CharField(max_length=100, blank=True)
     failure_reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
@@ -332,3 +342,57 @@ class Refund(ConcurrentTransitionMixin, models.Model):
     def mark_failed(self, *, reason: str = "") -> None:
         self.failure_reason = reason[:255]
         self.processed_at = timezone.now()
+
+
+class RefundLimit(models.Model):
+    """The most an employee may refund on one order on their own authority, all money paths together.
+
+    One row per employee (a personal limit) or per role (the default for everyone in it without a personal one).
+    Issue refunds, order refunds, appeasements and return refunds count against it, cumulatively per employee and
+    order; over it, the refund becomes a request that another manager approves. No row for the employee or their
+    role: refunds are bounded only by what is still refundable. The rules are in ``orders.refund_policy``.
+    """
+
+    employee = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refund_limit",
+        help_text="A personal limit: this employee's, whatever their role.",
+    )
+    role = models.CharField(
+        max_length=16, choices=ROLE_CHOICES, blank=True, help_text="A role's limit: for its employees without one."
+    )
+    limit = models.DecimalField(
+        **MONEY,
+        validators=[MinValueValidator(Decimal("0.00"))],
+        help_text="Per order, in the order's currency, over every refund the employee made on their own authority.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["role", "employee__username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(employee__isnull=False) & models.Q(role=""))
+                | (models.Q(employee__isnull=True) & ~models.Q(role="")),
+                name="refund_limit_employee_or_role",
+                violation_error_message="A limit is either an employee's or a role's: set one of them, not both.",
+            ),
+            models.UniqueConstraint(
+                fields=["role"],
+                condition=~models.Q(role=""),
+                name="refund_limit_one_per_role",
+                violation_error_message="This role has a limit already: change that one.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(limit__gte=0),
+                name="refund_limit_not_negative",
+                violation_error_message="A limit cannot be negative.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.employee.get_username() if self.employee_id else f"every {self.get_role_display().lower()}"
+        return f"{who}: {self.limit} per order"

@@ -24,7 +24,7 @@ from config.errors import (
     RefundProcessingError,
     ValidationFailed,
 )
-from config.history import save_with_history
+from config.history import save_with_history, stamp
 from config.tasks import enqueue_after_commit
 from orders.models import (
     ZERO,
@@ -35,10 +35,12 @@ from orders.models import (
     Payment,
     Refund,
     RefundCause,
+    RefundLimit,
     RefundSource,
     RefundStatus,
     Shipment,
 )
+from orders.refund_policy import LimitBreach, limit_breach
 from orders.selectors import order_money
 from webhooks.services import event_emit
 
@@ -361,6 +363,39 @@ def category_create(*, actor, name: str, description: str = "") -> Category:
 # --------------------------------------------------------------------------- the refund ledger
 
 
+def refund_checked(*, order: Order, amount, source: str, currency: str | None = None, payment=None) -> Decimal:
+    """The refund's amount once every ledger rule holds on ``order`` (locked by the caller), else
+    ``REFUND_PROCESSING_ERROR`` with ``refundable_amount``: positive, two places, a known source, the order's
+    currency and payment, and within what the order's payments captured minus its non-failed refunds."""
+    paid, refunded = order_money(order)
+    refundable = max(paid - refunded, ZERO)
+    try:
+        amount = Decimal(amount)
+    except Exception as exc:  # noqa: BLE001 - any unparsable amount is a refusal
+        raise RefundProcessingError("Refund amount is not a number", refundable_amount=refundable) from exc
+    if not amount.is_finite() or amount <= ZERO:
+        raise RefundProcessingError("Refund amount must be positive", refundable_amount=refundable)
+    if amount != amount.quantize(CENT):
+        raise RefundProcessingError("Refund amount has more than two decimal places", refundable_amount=refundable)
+    if source not in RefundSource.values:
+        raise RefundProcessingError(f"Unknown refund source '{source}'", refundable_amount=refundable)
+    if currency and currency != order.currency:
+        raise RefundProcessingError(
+            f"Refund currency {currency} differs from the order currency {order.currency}",
+            refundable_amount=refundable,
+        )
+    if payment is not None and payment.order_id != order.pk:
+        raise RefundProcessingError("The payment does not belong to this order", refundable_amount=refundable)
+    if amount > refundable:
+        raise RefundProcessingError(
+            f"Refund of {amount} exceeds the refundable amount {refundable} on order {order.order_id}",
+            refundable_amount=refundable,
+            requested_amount=amount,
+            currency=order.currency,
+        )
+    return amount
+
+
 def refund_record(
     *,
     order: Order,
@@ -372,60 +407,119 @@ def refund_record(
     reason: str = "",
     payment: Payment | None = None,
     currency: str | None = None,
+    requested_by=None,
+    approved_by=None,
 ) -> Refund:
     """Record a refund: the only way money goes back to a customer.
 
-    Locks the order row and refuses (``REFUND_PROCESSING_ERROR``, with ``refundable_amount``) any
-    amount that is not positive or that would take the order's non-failed refunds past what its
-    payments captured. Processing runs in a background task after commit.
+    Locks the order row and refuses (``REFUND_PROCESSING_ERROR``, with ``refundable_amount``) any amount that is
+    not positive or that would take the order's non-failed refunds past what its payments captured. The refund is
+    ``requested_by`` the actor (or, when a manager ``approved_by`` records it, the employee who asked for it). An
+    employee's refund over their refund limit is refused here too unless approved: to turn it into an approval
+    request instead, call :func:`refund_within_limit`. Processing runs in a background task after commit.
     """
+    outcome = _refund(
+        order=order,
+        actor=actor,
+        amount=amount,
+        source=source,
+        cause_type=cause_type,
+        cause_id=cause_id,
+        reason=reason,
+        payment=payment,
+        currency=currency,
+        requested_by=requested_by if requested_by is not None else actor,
+        approved_by=approved_by,
+    )
+    if isinstance(outcome, LimitBreach):
+        raise RefundProcessingError(
+            f"{outcome.message}: a manager must approve it", refund_limit=outcome.limit, currency=outcome.currency
+        )
+    return outcome
+
+
+def refund_within_limit(
+    *,
+    order: Order,
+    actor,
+    amount: Decimal,
+    source: str,
+    cause_type: str = RefundCause.NONE,
+    cause_id: str = "",
+    reason: str = "",
+    payment: Payment | None = None,
+) -> Refund | LimitBreach:
+    """The refund, recorded, when it is within ``actor``'s refund limit on the order; else the ``LimitBreach`` and
+    nothing written, for the caller to turn into an approval request. The order row stays locked until the
+    caller's transaction ends, so the limit read here holds for what the caller does next."""
+    return _refund(
+        order=order,
+        actor=actor,
+        amount=amount,
+        source=source,
+        cause_type=cause_type,
+        cause_id=cause_id,
+        reason=reason,
+        payment=payment,
+        currency=None,
+        requested_by=actor,
+        approved_by=None,
+    )
+
+
+def _refund(
+    *, order: Order, amount, source, currency, payment, requested_by, approved_by, **write
+) -> Refund | LimitBreach:
+    """Under the order lock: the ledger's rules (422 first: what can never be paid), then, unless a manager
+    approved it, the requester's refund limit; within both, the refund is written."""
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        paid, refunded = order_money(locked)
-        refundable = max(paid - refunded, ZERO)
-        try:
-            amount = Decimal(amount)
-        except Exception as exc:  # noqa: BLE001 - any unparsable amount is a refusal
-            raise RefundProcessingError("Refund amount is not a number", refundable_amount=refundable) from exc
-        if not amount.is_finite() or amount <= ZERO:
-            raise RefundProcessingError("Refund amount must be positive", refundable_amount=refundable)
-        if amount != amount.quantize(CENT):
-            raise RefundProcessingError("Refund amount has more than two decimal places", refundable_amount=refundable)
-        if source not in RefundSource.values:
-            raise RefundProcessingError(f"Unknown refund source '{source}'", refundable_amount=refundable)
-        if currency and currency != locked.currency:
-            raise RefundProcessingError(
-                f"Refund currency {currency} differs from the order currency {locked.currency}",
-                refundable_amount=refundable,
-            )
-        if payment is not None and payment.order_id != locked.pk:
-            raise RefundProcessingError("The payment does not belong to this order", refundable_amount=refundable)
-        if amount > refundable:
-            raise RefundProcessingError(
-                f"Refund of {amount} exceeds the refundable amount {refundable} on order {locked.order_id}",
-                refundable_amount=refundable,
-                requested_amount=amount,
-                currency=locked.currency,
-            )
-        refund = Refund(
+        amount = refund_checked(order=locked, amount=amount, source=source, currency=currency, payment=payment)
+        if approved_by is None:
+            breach = limit_breach(order=locked, employee=requested_by, amount=amount)
+            if breach is not None:
+                return breach
+        return _refund_write(
             order=locked,
-            payment=payment,
             amount=amount,
-            currency=locked.currency,
             source=source,
-            cause_type=cause_type,
-            cause_id=cause_id,
-            reason=reason[:255],
-            requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+            payment=payment,
+            requested_by=requested_by,
+            approved_by=approved_by,
+            **write,
         )
-        # Without an employee (a fabric API key) the history names the caller through the refund's reason.
-        history_reason = f"Refund requested ({source})" if actor is not None else f"Refund ({source}): {reason}"
-        save_with_history(refund, actor=actor, reason=history_reason)
-        event_emit("refund.created", refund)
-        from orders.tasks import process_refund
 
-        enqueue_after_commit(process_refund, refund.pk)
-        return refund
+
+def _refund_write(
+    *, order: Order, actor, amount, source, cause_type, cause_id, reason, payment, requested_by, approved_by
+) -> Refund:
+    """The ledger row, its history and event, and its processing after commit (every check done, order locked)."""
+    employee = requested_by if getattr(requested_by, "is_authenticated", False) else None
+    refund = Refund(
+        order=order,
+        payment=payment,
+        amount=amount,
+        currency=order.currency,
+        source=source,
+        cause_type=cause_type,
+        cause_id=cause_id,
+        reason=reason[:255],
+        requested_by=employee,
+        approved_by=approved_by,
+    )
+    # Without an employee (a fabric API key) the history names the caller through the refund's reason.
+    if actor is None:
+        history_reason = f"Refund ({source}): {reason}"
+    elif approved_by is not None:
+        history_reason = f"Refund approved for {employee.get_username() if employee else 'the requester'} ({source})"
+    else:
+        history_reason = f"Refund requested ({source})"
+    save_with_history(refund, actor=actor, reason=history_reason)
+    event_emit("refund.created", refund)
+    from orders.tasks import process_refund
+
+    enqueue_after_commit(process_refund, refund.pk)
+    return refund
 
 
 def refund_process(*, refund_pk: int) -> str:
@@ -500,3 +594,28 @@ def refunds_retry_stuck(*, older_than: timedelta, now: datetime | None = None) -
     for pk in stuck:
         _refund_send(refund_pk=pk)
     return len(stuck)
+
+
+@transaction.atomic
+def refund_limit_set(*, limit: Decimal | None, employee=None, role: str = "", actor=None) -> RefundLimit | None:
+    """Set (or, with ``limit`` None, remove) an employee's personal refund limit or a role's, with history."""
+    if (employee is None) == (not role):
+        raise ValidationFailed.single("employee", "Name either an employee or a role")
+    if limit is not None:
+        limit = Decimal(limit)
+        if not limit.is_finite() or limit < ZERO or limit != limit.quantize(CENT):
+            raise ValidationFailed.single("limit", "Must be an amount of at least 0.00, with at most two decimals")
+    lookup = {"employee": employee} if employee is not None else {"role": role}
+    row = RefundLimit.objects.select_for_update().filter(**lookup).first()
+    if limit is None:
+        if row is not None:
+            stamp(row, actor=actor, reason="Refund limit removed")
+            row.delete()
+        return None
+    if row is not None and row.limit == limit:
+        return row
+    reason = f"Refund limit {row.limit} -> {limit}" if row is not None else f"Refund limit {limit}"
+    row = row or RefundLimit(**lookup)
+    row.limit = limit
+    save_with_history(row, actor=actor, reason=reason)
+    return row

@@ -69,6 +69,12 @@ class Return(models.Model):
     refund_requested = models.BooleanField(default=False)
     restock = models.BooleanField(default=False)
     refund_amount = models.DecimalField(**MONEY, default=ZERO, help_text="What the ledger refunded for this return.")
+    refund_approval_id = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="The approval request that held its refund over the employee's refund limit (nothing was "
+        "refunded until a manager approved it).",
+    )
     currency = models.CharField(max_length=3)
     created_via = models.CharField(max_length=16, choices=ReturnChannel.choices)
     created_by = models.ForeignKey(

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
-from config.errors import ItemNotFound, OrderNotFound, ValidationFailed
+from config.errors import ItemNotFound, OrderNotFound, RefundProcessingError, ValidationFailed
 from config.history import save_with_history
 from orders.models import (
     MODIFIABLE_ORDER_STATUSES,
@@ -29,6 +29,7 @@ from orders.models import (
     RefundStatus,
     ShipmentStatus,
 )
+from orders.refund_policy import limit_breach
 from orders.selectors import order_money
 from orders.services import _order_apply_transition, refund_record
 from returns.errors import (
@@ -50,6 +51,7 @@ from returns.models import (
 from webhooks.services import event_emit
 
 CENT = Decimal("0.01")
+RETURN_TARGET = "return"  # approval requests holding a return's refund over the employee's limit
 SHIPPED_STATUSES = (ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELIVERED)
 
 
@@ -134,7 +136,9 @@ def _transition(order: Order, *, actor: ReturnActor, name: str, reason: str) -> 
 # --------------------------------------------------------------------------- refunds
 
 
-def _refund_to_payments(*, order: Order, amount: Decimal, actor: ReturnActor, ret: Return) -> Decimal:
+def _refund_to_payments(
+    *, order: Order, amount: Decimal, actor: ReturnActor, ret: Return, requested_by=None, approved_by=None
+) -> Decimal:
     """Refund ``amount`` to the order's captured payments, oldest first, each up to what it has left.
 
     Returns what was refunded (``refund_record`` enforces the order-wide ledger limit).
@@ -162,6 +166,8 @@ def _refund_to_payments(*, order: Order, amount: Decimal, actor: ReturnActor, re
             cause_id=ret.return_id,
             reason=f"Return {ret.return_id} ({ret.reason.code}) by {actor.label}",
             payment=payment,
+            requested_by=requested_by,
+            approved_by=approved_by,
         )
         left -= share
         if left <= ZERO:
@@ -346,16 +352,69 @@ def order_return_lines(
         share = paid_share(
             order, order_value=order_value, before=value_before, after=sum(returned_amounts.values(), ZERO)
         )
-        ret.refund_amount = _refund_to_payments(
-            order=order, amount=min(share, _refundable(order)), actor=actor, ret=ret
-        )
+        _refund_or_request(order=order, amount=min(share, _refundable(order)), actor=actor, ret=ret)
+    event_emit("return.created", ret)
+    return ret
+
+
+def _refund_or_request(*, order: Order, amount: Decimal, actor: ReturnActor, ret: Return) -> None:
+    """The return's refund within the employee's refund limit; over it, an approval request holds it (the return
+    itself is recorded: the goods are back) and ``return_refund_approved`` pays it once a manager approves."""
+    breach = limit_breach(order=order, employee=actor.user, amount=amount) if amount > ZERO else None
+    if breach is None:
+        ret.refund_amount = _refund_to_payments(order=order, amount=amount, actor=actor, ret=ret)
         save_with_history(
             ret,
             actor=actor.user,
             reason=f"Refunded through the ledger by {actor.label}",
             update_fields=["refund_amount"],
         )
-    event_emit("return.created", ret)
+        return
+    from issues.refund_requests import refund_request_open
+
+    approval = refund_request_open(
+        order=order,
+        actor=actor.user,
+        breach=breach,
+        target_type=RETURN_TARGET,
+        target_id=ret.return_id,
+        payload={"return_id": ret.return_id},
+    )
+    ret.refund_approval_id = approval.approval_id
+    save_with_history(
+        ret,
+        actor=actor.user,
+        reason=f"Refund over the limit: {approval.approval_id} waits for a manager",
+        update_fields=["refund_approval_id"],
+    )
+
+
+def return_refund_approved(*, approval, actor) -> Return:
+    """A manager approved a return's refund held over the limit (the approval queue's handler, in its
+    transaction): what was asked goes back to the payments now, if the order still allows it (422 otherwise)."""
+    ret = Return.objects.select_related("reason").get(return_id=approval.target_id)
+    order = _order_locked(approval.payload["order_id"])
+    amount = Decimal(approval.payload["amount"])
+    refundable = _refundable(order)
+    if amount > refundable:
+        raise RefundProcessingError(
+            f"Refund of {amount} exceeds the refundable amount {refundable} on order {order.order_id}",
+            refundable_amount=refundable,
+        )
+    ret.refund_amount += _refund_to_payments(
+        order=order,
+        amount=amount,
+        actor=ReturnActor.employee(actor, via=ret.created_via),
+        ret=ret,
+        requested_by=approval.requested_by,
+        approved_by=actor,
+    )
+    save_with_history(
+        ret,
+        actor=actor,
+        reason=f"Refund approved ({approval.approval_id})",
+        update_fields=["refund_amount"],
+    )
     return ret
 
 

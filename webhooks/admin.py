@@ -1,6 +1,10 @@
 """Webhooks in the admin: subscriptions (secret shown once, rotate, send a test event, a failing filter),
 the delivery log (each attempt with time, status, latency and the start of the answer; send again) and
-the outbox. Every write goes through ``webhooks.services``."""
+the outbox. Every write goes through ``webhooks.services``.
+
+Managers only. A subscription's ``account`` must be an account known to the system; its ``owner`` (an active
+manager or service account, by default the manager who adds it) may be changed to hand it to a service account
+granted that account, which then sees and changes it through the API."""
 
 from __future__ import annotations
 
@@ -48,31 +52,74 @@ def _each(modeladmin, request, queryset, action, done: str):
         modeladmin.message_user(request, f"{done}: {count}", level=messages.SUCCESS)
 
 
+FORM_FIELDS = ("url", "description", "account", "owner", "event_types", "active")
+
+
 class SubscriptionForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https", help_text="HTTPS; checked again at every delivery.")
 
     class Meta:
         model = Subscription
-        fields = ("url", "description", "account", "event_types", "active")
+        fields = FORM_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "owner" in self.fields:
+            # The current owner stays selectable (say, a deactivated account), so other changes can be saved;
+            # handing it over (or changing its account) checks the owner again.
+            self.fields["owner"].queryset = (
+                self.fields["owner"]
+                .queryset.model.objects.filter(
+                    Q(pk__in=services.owner_choices().values("pk")) | Q(pk=self.instance.owner_id)
+                )
+                .order_by("username")
+            )
+            self.fields["owner"].help_text = (
+                "An active manager or service account. A service account sees and changes only the subscriptions "
+                "it owns, and must be granted the account."
+            )
 
     def clean(self):
         data = super().clean()
-        try:
-            if "url" in data:
-                services.clean_url(data["url"])
-            if "event_types" in data:
-                data["event_types"] = services.clean_event_types(data["event_types"])
-        except ValidationFailed as err:
-            for problem in err.errors:
-                self.add_error(problem["field"], problem["error"])
+        adding = self.instance.pk is None
+        checks = [
+            ("url", lambda: services.clean_url(data["url"])),
+            ("event_types", lambda: data.update(event_types=services.clean_event_types(data["event_types"]))),
+        ]
+        if adding or "account" in self.changed_data:
+            checks.append(("account", lambda: services.clean_account(data["account"])))
+        if "owner" in data and (adding or {"owner", "account"} & set(self.changed_data)):
+            checks.append(
+                ("owner", lambda: services.clean_owner(data["owner"], account=data.get("account") or "", actor=None))
+            )
+        for name, check in checks:
+            if name not in data or self.has_error(name):
+                continue
+            try:
+                check()
+            except ValidationFailed as err:
+                for problem in err.errors:
+                    self.add_error(problem["field"] if problem["field"] in self.fields else None, problem["error"])
+                if name == "account":
+                    break  # an owner cannot be checked against a bad account
         return data
 
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     form = SubscriptionForm
-    list_display = ("subscription_id", "url", "account", "active", "consecutive_failures", "disabled_at", "created_at")
-    list_filter = ("active", FailingFilter, "account")
+    list_display = (
+        "subscription_id",
+        "url",
+        "account",
+        "owner",
+        "active",
+        "consecutive_failures",
+        "disabled_at",
+        "created_at",
+    )
+    # Owners who own a subscription (a small table), not every user.
+    list_filter = ("active", FailingFilter, "account", ("owner", admin.RelatedOnlyFieldListFilter))
     search_fields = ("subscription_id", "url", "description", "account")
     readonly_fields = (
         "subscription_id",
@@ -84,17 +131,17 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    fields = ("url", "description", "account", "event_types", "active", *readonly_fields)
-    list_select_related = ("created_by",)
+    fields = (*FORM_FIELDS, *readonly_fields)
+    list_select_related = ("created_by", "owner")
     actions = ["send_test_event", "rotate_secret", "reactivate"]
 
     def save_model(self, request, obj, form, change):
-        data = {
-            name: form.cleaned_data.get(name) for name in ("url", "description", "account", "event_types", "active")
-        }
+        data = {name: form.cleaned_data.get(name) for name in FORM_FIELDS if name in form.cleaned_data}
         if change:
             services.subscription_update(actor=request.user, subscription=obj, changes=data)
             return
+        if data.get("owner") is None:
+            data.pop("owner", None)  # added without an owner: the manager who adds it owns it
         created = services.subscription_create(actor=request.user, **data)
         obj.pk, obj.subscription_id = created.subscription.pk, created.subscription.subscription_id
         self.message_user(
@@ -118,6 +165,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
             from django.conf import settings
 
             form.base_fields["account"].initial = settings.DEFAULT_ACCOUNT_ID
+        if "owner" in form.base_fields and obj is None:
+            form.base_fields["owner"].initial = request.user.pk  # the manager who adds it, unless handed over
         if "event_types" in form.base_fields:
             form.base_fields["event_types"].help_text = "A JSON list, empty for every type: " + ", ".join(
                 services.SUBSCRIBABLE

@@ -12,6 +12,11 @@ The guarantee, step by step:
    with a lease, POSTs outside any transaction, then records the attempt. A worker that dies after the
    POST and before the record leaves the delivery pending; when its lease runs out ``deliveries_sweep``
    (the ``webhooks_dispatch`` command) enqueues it again, so it is delivered again, never lost.
+
+Subscriptions belong to an account (a 24-character account id known to the system: ``account_known``) and an
+owner. Managers (their own credential) see and change every subscription; anyone else, in practice a service
+account, only those it owns (``subscriptions_visible_to``): any other is "not found", exactly like an unknown id.
+A service account subscribes only to the accounts it was granted (``config.models.ServiceAccount.accounts``).
 """
 
 from __future__ import annotations
@@ -25,15 +30,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_tasks import task_backends
 from standardwebhooks.webhooks import Webhook
 
+from config.accounts import ACCOUNT_RE
 from config.api.renderers import MoneyJSONRenderer
-from config.errors import NotFound, ValidationFailed
-from config.history import save_with_history
-from config.permissions import MANAGER_GROUP
+from config.errors import NotFound, PermissionDenied, ValidationFailed
+from config.history import save_with_history, stamp
+from config.people import is_manager, is_service, service_grant
+from config.permissions import MANAGER_GROUP, SERVICE_GROUP
 from config.tasks import enqueue_after_commit
 from webhooks import transport
 from webhooks.models import (
@@ -135,7 +142,7 @@ def outbox_dispatch(*, batch: int = 500) -> int:
             if not events:
                 return total
             now = timezone.now()
-            subscriptions = list(Subscription.objects.filter(active=True))
+            subscriptions = receiving_subscriptions()
             rows = [
                 Delivery(
                     event=event,
@@ -155,6 +162,22 @@ def outbox_dispatch(*, batch: int = 500) -> int:
         total += len(events)
         if len(events) < batch:
             return total
+
+
+def receiving_subscriptions() -> list[Subscription]:
+    """The active subscriptions events fan out to: a service account's only for the accounts it is still granted
+    (revoking a grant stops its events at once; the subscription stays, for a manager to hand over or delete)."""
+    from config.models import ServiceAccount
+
+    subscriptions = list(Subscription.objects.filter(active=True))
+    owners = {s.owner_id for s in subscriptions if s.owner_id is not None}
+    if not owners:
+        return subscriptions
+    services = set(
+        get_user_model().objects.filter(pk__in=owners, groups__name=SERVICE_GROUP).values_list("pk", flat=True)
+    )
+    grants = {g.user_id: set(g.accounts) for g in ServiceAccount.objects.filter(user_id__in=services)}
+    return [s for s in subscriptions if s.owner_id not in services or s.account in grants.get(s.owner_id, ())]
 
 
 def _enqueue_stream(sub_pk: int, stream_key: str, *, at: datetime | None = None) -> None:
@@ -351,7 +374,7 @@ def _count_failure(sub: Subscription) -> None:
     sub.save(update_fields=fields)
 
 
-# --------------------------------------------------------------------------- subscriptions
+# --------------------------------------------------------------------------- subscription fields
 
 
 def clean_event_types(value) -> list[str]:
@@ -387,25 +410,149 @@ def clean_url(url: str) -> str:
     return url
 
 
+# --------------------------------------------------------------------------- who manages which subscription
+
+
+def account_known(account: str) -> bool:
+    """An account the system knows: the default account, or one an order or a fabric API key names (indexed)."""
+    from orders.models import Order
+    from returns.models import AccountAPIKey
+
+    if account == settings.DEFAULT_ACCOUNT_ID:
+        return True
+    return Order.objects.filter(account=account).exists() or AccountAPIKey.objects.filter(account=account).exists()
+
+
+def sees_all_subscriptions(actor) -> bool:
+    """Managers with their own credential (and the system, ``None``) see and change every subscription."""
+    return actor is None or is_manager(actor)
+
+
+def subscriptions_visible_to(actor) -> QuerySet[Subscription]:
+    """The subscriptions ``actor`` may see and change: every one for a manager, else only those it owns, of the
+    accounts it is (still) granted."""
+    rows = Subscription.objects.select_related("owner")
+    if sees_all_subscriptions(actor):
+        return rows
+    if not getattr(actor, "is_authenticated", False) or getattr(actor, "acting_via", None) is not None:
+        return rows.none()
+    return rows.filter(owner=actor, account__in=granted_accounts(actor))  # a revoked grant hides them too
+
+
+def _may_manage(actor, sub: Subscription) -> bool:
+    if sees_all_subscriptions(actor):
+        return True
+    if not getattr(actor, "is_authenticated", False) or getattr(actor, "acting_via", None) is not None:
+        return False
+    return sub.owner_id is not None and sub.owner_id == actor.pk and sub.account in granted_accounts(actor)
+
+
+def _not_found(subscription_id: str) -> NotFound:
+    return NotFound("Webhook subscription not found", subscription_id=subscription_id)
+
+
+def _check_visible(actor, sub: Subscription) -> None:
+    """Someone else's subscription is answered exactly like an unknown one: its existence is not revealed."""
+    if not _may_manage(actor, sub):
+        raise _not_found(sub.subscription_id)
+
+
+def granted_accounts(actor) -> list[str]:
+    """The accounts a service account may subscribe to (none for anyone else who is not a manager)."""
+    if not is_service(actor):
+        return []
+    return [a for a in service_grant(actor).accounts or [] if isinstance(a, str)]
+
+
+def clean_account(account, *, actor=None) -> str:
+    """A 24-character account id known to the system, that ``actor`` may subscribe to.
+
+    Malformed: a validation error. Then, for anyone but a manager (``actor=None``: no grant check, the admin's
+    form), an account not granted is refused (403) before it is looked up, so a service account never learns
+    whether an account it was not granted exists. Last, an unknown account: a validation error.
+    """
+    if not account:
+        raise ValidationFailed.single("account", "Required")
+    if not isinstance(account, str) or not ACCOUNT_RE.match(account):
+        raise ValidationFailed.single("account", "Must be a 24-character account id")
+    if actor is not None and not sees_all_subscriptions(actor):
+        granted = granted_accounts(actor)
+        if account not in granted:
+            raise PermissionDenied(
+                f"{actor.get_username()} is not granted account {account}; it may manage: "
+                f"{', '.join(granted) or 'no account'}",
+                field="account",
+            )
+    if not account_known(account):
+        raise ValidationFailed.single("account", f"Unknown account {account}: no order or fabric API key names it")
+    return account
+
+
+def owner_choices() -> QuerySet:
+    """Who may own a subscription: active managers (and administrators) and active service accounts."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(groups__name__in=[MANAGER_GROUP, SERVICE_GROUP]) | Q(is_superuser=True))
+        .distinct()
+        .order_by("username")
+    )
+
+
+def clean_owner(owner, *, account: str, actor=None):
+    """The new owner of a subscription of ``account``: only a manager hands one over, to an active manager or to a
+    service account granted ``account``. ``None``: nobody (only managers see it)."""
+    if actor is not None and not sees_all_subscriptions(actor):
+        raise PermissionDenied("Only a manager changes who owns a webhook subscription", field="owner")
+    if owner is None:
+        return None
+    if not owner_choices().filter(pk=owner.pk).exists():
+        raise ValidationFailed.single("owner", f"{owner.get_username()} is not an active manager or service account")
+    if not is_manager(owner) and account not in granted_accounts(owner):
+        granted = granted_accounts(owner)
+        raise ValidationFailed.single(
+            "owner",
+            f"{owner.get_username()} is not granted account {account}; it may manage: "
+            f"{', '.join(granted) or 'no account'}",
+        )
+    return owner
+
+
+# --------------------------------------------------------------------------- subscriptions
+
+
 @dataclass(frozen=True)
 class SubscriptionCreated:
     subscription: Subscription
     secret: str  # shown once
 
 
+_UNSET = object()
+
+
 @transaction.atomic
 def subscription_create(
-    *, actor, url: str, account: str, event_types: list[str] | None = None, description: str = "", active: bool = True
+    *,
+    actor,
+    url: str,
+    account: str,
+    event_types: list[str] | None = None,
+    description: str = "",
+    active: bool = True,
+    owner=_UNSET,
 ) -> SubscriptionCreated:
-    if not account:
-        raise ValidationFailed.single("account", "Required")
+    """A new subscription, owned by ``actor`` (a manager may name another ``owner``, or ``None``)."""
+    account = clean_account(account, actor=actor)
+    authenticated = actor if getattr(actor, "is_authenticated", False) else None
+    owner = authenticated if owner is _UNSET else clean_owner(owner, account=account, actor=actor)
     sub = Subscription(
         url=clean_url(url),
         account=account,
         event_types=clean_event_types(event_types),
         description=description or "",
         active=active,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=authenticated,
+        owner=owner,
     )
     save_with_history(sub, actor=actor, reason="Subscription created")
     return SubscriptionCreated(sub, sub.secret)
@@ -413,17 +560,28 @@ def subscription_create(
 
 @transaction.atomic
 def subscription_update(*, actor, subscription: Subscription, changes: dict[str, Any]) -> Subscription:
+    """Change a subscription ``actor`` may manage (someone else's: not found). ``owner``: managers only."""
     sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    _check_visible(actor, sub)
     if "url" in changes:
         sub.url = clean_url(changes["url"])
     if "event_types" in changes:
         sub.event_types = clean_event_types(changes["event_types"])
     if "description" in changes:
         sub.description = changes["description"] or ""
-    if "account" in changes:
-        if not changes["account"]:
-            raise ValidationFailed.single("account", "Required")
-        sub.account = changes["account"]
+    account_changed = "account" in changes and changes["account"] != sub.account
+    if account_changed:
+        sub.account = clean_account(changes["account"], actor=actor)
+    if "owner" in changes and changes["owner"] != sub.owner:
+        sub.owner = clean_owner(changes["owner"], account=sub.account, actor=actor)
+    elif account_changed and sub.owner_id is not None and not is_manager(sub.owner):
+        # A subscription handed to a service account stays within the accounts it was granted.
+        if sub.account not in granted_accounts(sub.owner):
+            raise ValidationFailed.single(
+                "account",
+                f"Its owner {sub.owner.get_username()} is not granted account {sub.account}; "
+                "hand the subscription to another owner first",
+            )
     reactivated = False
     if "active" in changes and bool(changes["active"]) != sub.active:
         sub.active = bool(changes["active"])
@@ -449,6 +607,7 @@ def subscription_update(*, actor, subscription: Subscription, changes: dict[str,
 def subscription_rotate_secret(*, actor, subscription: Subscription, grace_hours: float | None = None) -> str:
     """A new secret (returned, shown once); the old one keeps signing beside it for the grace period."""
     sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    _check_visible(actor, sub)
     grace = settings.WEBHOOKS_SECRET_GRACE_HOURS if grace_hours is None else grace_hours
     if grace < 0 or grace > 24 * 30:
         raise ValidationFailed.single("grace_hours", "Must be between 0 and 720")
@@ -463,21 +622,23 @@ def subscription_rotate_secret(*, actor, subscription: Subscription, grace_hours
 @transaction.atomic
 def subscription_delete(*, actor, subscription: Subscription) -> None:
     sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
-    sub._history_user = actor if getattr(actor, "is_authenticated", False) else None
-    sub._change_reason = "Subscription deleted"
+    _check_visible(actor, sub)
+    stamp(sub, actor=actor, reason="Subscription deleted")
     sub.delete()
 
 
-def subscription_get(subscription_id: str) -> Subscription:
-    sub = Subscription.objects.filter(subscription_id=subscription_id).first()
+def subscription_get(subscription_id: str, *, actor) -> Subscription:
+    """The subscription, if ``actor`` may see it; someone else's is "not found", like an unknown id."""
+    sub = subscriptions_visible_to(actor).filter(subscription_id=subscription_id).first()
     if sub is None:
-        raise NotFound("Webhook subscription not found", subscription_id=subscription_id)
+        raise _not_found(subscription_id)
     return sub
 
 
 @transaction.atomic
 def subscription_send_test(*, actor, subscription: Subscription) -> Delivery:
     """A ``webhook.test`` event to this subscription only (whatever its event types or state of activity)."""
+    _check_visible(actor, subscription)
     now = timezone.now()
     event = OutboxEvent(type=EventType.PING, account=subscription.account, dispatched_at=now)
     event.body = _render(
@@ -515,7 +676,8 @@ def outbox_prune(*, older_than: timedelta, now: datetime | None = None) -> int:
 @transaction.atomic
 def delivery_send_again(*, actor, delivery: Delivery) -> Delivery:
     """Deliver an event once more (same ``webhook-id``), with a fresh retry window."""
-    row = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    row = Delivery.objects.select_for_update(of=("self",)).select_related("subscription").get(pk=delivery.pk)
+    _check_visible(actor, row.subscription)
     row.status = DeliveryStatus.PENDING
     row.next_attempt_at = timezone.now()
     row.first_attempt_at = None

@@ -38,7 +38,10 @@ def _err(description: str) -> OpenApiResponse:
 COMMON = {
     400: _err("13001 invalid input (the field is named), 30014 unknown x-ccsite"),
     401: _err("401: missing or invalid Bearer token"),
-    403: _err("403: missing permission, or agentId is not the caller (only service accounts act for others)"),
+    403: _err(
+        "403: missing permission; agentId is not the caller (only service accounts act for others, for the roles "
+        "they were granted); or the appeasement is another agent's (only its agent or a manager may change it)"
+    ),
     405: _err("13001: method not allowed on this path"),
     415: _err("13001: the body is not JSON"),
     500: _err("900000: unexpected error"),
@@ -262,8 +265,19 @@ class AppeasementDetailView(CCAgentView):
     @extend_schema(
         operation_id="ccagent_appeasements_delete",
         tags=["ccagent appeasements"],
-        parameters=[SITE, IF_MATCH, IDEMPOTENCY_KEY],
+        parameters=[
+            SITE,
+            IF_MATCH,
+            IDEMPOTENCY_KEY,
+            OpenApiParameter(
+                "agentId",
+                str,
+                description="A service account deleting on behalf of the appeasement's agent names them here "
+                "(as `agentId` in a body); otherwise the caller deletes it as themselves.",
+            ),
+        ],
         request=None,
+        description="Delete an INCOMPLETE appeasement: its agent, or a manager with their own credential.",
         responses={
             204: OpenApiResponse(description="Deleted"),
             404: _err("900002: unknown appeasement id"),
@@ -276,8 +290,13 @@ class AppeasementDetailView(CCAgentView):
     )
     @idempotent
     def delete(self, request, appeasement_id: str):
+        unknown = sorted(set(request.query_params) - {"agentId"})
+        if unknown:
+            raise InvalidInput.single(unknown[0], "Unknown query parameter")
         with self.locked(appeasement_id):
-            services.appeasement_delete(appeasement_id=appeasement_id, caller=request.user)
+            services.appeasement_delete(
+                appeasement_id=appeasement_id, caller=request.user, agent_id=request.query_params.get("agentId")
+            )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

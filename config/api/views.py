@@ -10,9 +10,15 @@ class BackOfficeView(GenericAPIView):
     permission_classes = [EmployeePermission]
     required_permissions: dict[str, str] = {}
 
-    def actor(self, data: dict):
-        """The employee the write is made as: the caller, or whom a service account names in ``updated_by``."""
-        return resolve_actor(user=self.request.user, employee_id=data.get("updated_by"))
+    def actor(self, data: dict, field: str = "updated_by"):
+        """The employee the write is made as: the caller, or whom a service account names in ``field`` (a
+        granted employee, who must hold the endpoint's permission too)."""
+        return resolve_actor(
+            user=self.request.user,
+            employee_id=data.get(field),
+            field=field,
+            permission=self.required_permissions.get(self.request.method),
+        )
 
     def validated(self, serializer_class, data=None):
         serializer = serializer_class(data=self.request.data if data is None else data)

@@ -80,6 +80,12 @@ class MetricsQuery(serializers.Serializer):
 
 class IssueNoteOutput(serializers.Serializer):
     author = serializers.CharField(source="author.username", allow_null=True, default=None)
+    author_via = serializers.CharField(
+        source="via",
+        allow_null=True,
+        default=None,
+        help_text="The service account that wrote it on the author's behalf; null when the author wrote it.",
+    )
     kind = serializers.ChoiceField(choices=NoteKind.choices)
     channel = serializers.ChoiceField(choices=NoteChannel.choices)
     body = serializers.CharField()
@@ -138,14 +144,33 @@ class IssueUpdateOutput(serializers.Serializer):
 
 
 class IssueApprovalRequestedOutput(IssueUpdateOutput):
-    approval_request_id = serializers.CharField()
-    requested_status = serializers.CharField()
+    approval_request_id = serializers.CharField(help_text="The request waiting (the first, when there are two).")
+    approval_kind = serializers.ChoiceField(
+        choices=ApprovalKind.choices, help_text="`escalation` / `reopen`: a status move; `refund`: over the limit."
+    )
+    requested_status = serializers.CharField(
+        allow_null=True, help_text="The status asked for; null when only a refund over the limit waits."
+    )
+    requested_refund_amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        coerce_to_string=False,
+        help_text="The refund waiting for approval (nothing was refunded); null when none.",
+    )
+    approval_request_ids = serializers.ListField(
+        child=serializers.CharField(), help_text="Every request this update opened (a status move and a refund)."
+    )
+
+
+VIA_HELP = "The service account the change came through on changed_by's behalf; null for their own credential."
 
 
 class TimelineEntry(serializers.Serializer):
     status = serializers.CharField()
     from_status = serializers.CharField(allow_null=True)
     changed_by = serializers.CharField(allow_null=True)
+    changed_via = serializers.CharField(allow_null=True, help_text=VIA_HELP)
     changed_at = serializers.DateTimeField()
     reason = serializers.CharField()
 
@@ -155,6 +180,7 @@ class FieldChange(serializers.Serializer):
     old_value = serializers.JSONField(allow_null=True)
     new_value = serializers.JSONField(allow_null=True)
     changed_by = serializers.CharField(allow_null=True)
+    changed_via = serializers.CharField(allow_null=True, help_text=VIA_HELP)
     changed_at = serializers.DateTimeField()
 
 
@@ -173,6 +199,17 @@ class ApprovalOutput(serializers.Serializer):
     target_type = serializers.CharField()
     target_id = serializers.CharField()
     requested_status = serializers.CharField()
+    order_id = serializers.CharField(source="payload.order_id", allow_null=True, default=None)
+    amount = serializers.DecimalField(
+        source="payload.amount",
+        max_digits=12,
+        decimal_places=2,
+        coerce_to_string=False,
+        allow_null=True,
+        default=None,
+        help_text="The money it decides (a refund over the limit, an appeasement over policy); null otherwise.",
+    )
+    currency = serializers.CharField(source="payload.currency", allow_null=True, default=None)
     reason = serializers.CharField()
     requested_by = serializers.CharField(source="requested_by.username")
     decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)

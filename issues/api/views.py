@@ -1,5 +1,7 @@
 """Issue endpoints: thin views that validate shape, call one service, serialize."""
 
+from decimal import Decimal
+
 from django_filters import rest_framework as filters
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -13,7 +15,6 @@ from config.api.views import BackOfficeView
 from config.counting import estimated_pagination
 from config.errors import IssueNotFound, ValidationFailed
 from config.idempotency import idempotent
-from config.people import resolve_actor
 from issues import selectors, services
 from issues.api import serializers as s
 from issues.models import ApprovalKind, ApprovalState, IssuePriority, IssueStatus, IssueType, OrderIssue
@@ -102,7 +103,7 @@ class OrderIssueListCreateView(BackOfficeView):
     def post(self, request, order_id: str):
         order_get(order_id)
         data = self.validated(s.IssueCreateInput)
-        actor = resolve_actor(user=request.user, employee_id=data.get("created_by"), field="created_by")
+        actor = self.actor(data, field="created_by")
         issue = services.issue_create(order_id=order_id, actor=actor, data=data)
         issue = selectors.issue_detail().get(pk=issue.pk)
         return with_etag(Response(s.IssueDetailOutput(issue).data, status=status.HTTP_201_CREATED), issue.revision)
@@ -140,8 +141,9 @@ class OrderIssueDetailView(BackOfficeView):
             200: s.IssueUpdateOutput,
             202: OpenApiResponse(
                 s.IssueApprovalRequestedOutput,
-                description="An agent's escalation or reopening: every other field was applied and a pending "
-                "approval request was created; new_status equals previous_status.",
+                description="An escalation or reopening the caller may not apply directly, or a refund over the "
+                "employee's refund limit: every other field was applied and a pending approval request was "
+                "created (nothing refunded); a status move asked for leaves new_status equal to previous_status.",
             ),
             **errors(400, 401, 403, 404, 409, 412, 422, 429),
         },
@@ -153,7 +155,7 @@ class OrderIssueDetailView(BackOfficeView):
         # Not-found first: a client learns nothing about the body of a request to a missing issue.
         issue = services.issue_get(order_id=order_id, issue_id=issue_id)
         data = self.validated(s.IssueUpdateInput)
-        actor = resolve_actor(user=request.user, employee_id=data["updated_by"])
+        actor = self.actor(data)
         changes = {k: v for k, v in data.items() if k != "updated_by"}
         with if_match(request, OrderIssue.objects.filter(pk=issue.pk)):
             result = services.issue_update(order_id=order_id, issue_id=issue_id, actor=actor, changes=changes)
@@ -167,10 +169,15 @@ class OrderIssueDetailView(BackOfficeView):
             "refund_processed": result.refund_processed,
             "timestamp": result.timestamp,
         }
-        if result.approval is not None:
+        if result.approvals:
+            moves = [a for a in result.approvals if a.kind != ApprovalKind.REFUND]
+            refunds = [a for a in result.approvals if a.kind == ApprovalKind.REFUND]
             body |= {
-                "approval_request_id": result.approval.approval_id,
-                "requested_status": result.approval.requested_status,
+                "approval_request_id": result.approvals[0].approval_id,
+                "approval_kind": result.approvals[0].kind,
+                "requested_status": moves[0].requested_status if moves else None,
+                "requested_refund_amount": Decimal(refunds[0].payload["amount"]) if refunds else None,
+                "approval_request_ids": [a.approval_id for a in result.approvals],
             }
             response = Response(s.IssueApprovalRequestedOutput(body).data, status=status.HTTP_202_ACCEPTED)
         else:
@@ -253,7 +260,7 @@ class ApprovalDecisionView(BackOfficeView):
     )
     def post(self, request, approval_id: str):
         data = self.validated(s.ApprovalDecisionInput)
-        actor = resolve_actor(user=request.user, employee_id=data.get("decided_by"), field="decided_by")
+        actor = self.actor(data, field="decided_by")
         services.approval_decide(approval_id=approval_id, actor=actor, approve=self.approve, note=data["note"])
         approval = selectors.approval_list().get(approval_id=approval_id)
         return Response(s.ApprovalOutput(approval).data)
@@ -304,6 +311,6 @@ class ApprovalCancelView(BackOfficeView):
     @idempotent
     def post(self, request, approval_id: str):
         data = self.validated(s.ApprovalCancelInput)
-        actor = resolve_actor(user=request.user, employee_id=data.get("decided_by"), field="decided_by")
+        actor = self.actor(data, field="decided_by")
         services.approval_cancel(approval_id=approval_id, actor=actor, note=data.get("note", ""))
         return Response(s.ApprovalOutput(selectors.approval_list().get(approval_id=approval_id)).data)

@@ -47,6 +47,12 @@ class ReturnOutput(serializers.Serializer):
     refund_requested = serializers.BooleanField()
     restock = serializers.BooleanField()
     refund_amount = MoneyField()
+    refund_approval_request_id = serializers.CharField(
+        source="refund_approval_id",
+        allow_null=True,
+        help_text="Set when the refund was over the employee's refund limit: the approval request that holds it "
+        "(refund_amount stays 0.00 until a manager approves).",
+    )
     currency = serializers.CharField()
     created_via = serializers.CharField()
     created_by = serializers.CharField(source="created_by_label")

@@ -3,14 +3,12 @@
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
-from config.api.permissions import EmployeePermission
 from config.api.serializers import ErrorBody
+from config.api.views import BackOfficeView
 from config.idempotency import idempotent
-from config.people import resolve_actor
 from orders.models import Order
 from orders.services import order_get
 from returns import selectors, services
@@ -22,8 +20,7 @@ def _err(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorBody, description=description)
 
 
-class OrderReturnsView(GenericAPIView):
-    permission_classes = [EmployeePermission]
+class OrderReturnsView(BackOfficeView):
     required_permissions = {"GET": "returns.view_return", "POST": "returns.add_return"}
     serializer_class = s.ReturnOutput
     pagination_class = None
@@ -85,7 +82,7 @@ class OrderReturnsView(GenericAPIView):
         serializer = s.ReturnCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        actor = resolve_actor(user=request.user, employee_id=data.get("updated_by"))
+        actor = self.actor(data)
         with if_match(request, Order.objects.filter(order_id=order_id)):
             ret = services.order_return_lines(
                 order_id=order_id,

@@ -9,7 +9,6 @@ account (and channel when given); anything else answers 404.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -17,10 +16,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.authentication import BaseAuthentication
 
+from config.accounts import ACCOUNT_RE
 from returns.errors import AccountMismatch, ApiKeyRequired, InvalidApiKey, InvalidSiteContext
 from returns.models import AccountAPIKey
 
-ACCOUNT_RE = re.compile(r"^[A-Za-z0-9]{24}$")
 HEADER = "x-site-context"
 
 

@@ -98,7 +98,7 @@ PINNED = {
     "order search by email": 7,
     "order page": 13,
     "issue page (timeline)": 14,
-    "issue refund form": 6,
+    "issue refund form": 7,  # + the employee's refund limit (and what is left of it, when they have one)
     "transition form": 5,
     "my open issues": 6,
     "follow-ups due today": 6,

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from appeasements.models import AgentAppeasementLimit, Appeasement, AppeasementRefund, AppeasementState
-from orders.models import Payment, Refund, RefundCause, RefundSource
+from appeasements.models import Appeasement, AppeasementRefund, AppeasementState
+from orders.models import Payment, Refund, RefundCause, RefundLimit, RefundSource
 from orders.services import refund_record
 from tests.appeasements.conftest import BASE, assert_cc_error, body
 from tests.factories import order_with_items
@@ -302,7 +302,7 @@ def test_exactly_the_policy_share_is_within_policy(cc, agent, order, settings):
 
 
 def test_over_the_agents_own_limit_goes_to_pending_approval(cc, agent, other_agent, order):
-    AgentAppeasementLimit.objects.create(agent=agent, limit=Decimal("5.00"))
+    RefundLimit.objects.create(employee=agent, limit=Decimal("5.00"))
     mine = draft(cc(agent), order, amount="5.01")
     assert submit(cc(agent), mine["id"]).json()["state"] == "PENDING_APPROVAL"
     theirs = draft(cc(other_agent), order, amount="5.01")  # no limit of their own

@@ -160,12 +160,12 @@ def test_concurrent_sends_of_one_form_record_once(monkeypatch):
     from django.apps import apps
 
     from config.permissions import sync_groups
-    from orders import admin as orders_admin
+    from issues import refund_requests
 
     sync_groups(apps)  # a transactional test flushed the groups' permissions
     agent = employee("emp_cs_001", "agent")
     order, url, data, _other, _refused = _order_refund(agent)
-    real = orders_admin.services.refund_record
+    real = refund_requests.refund_or_request  # what the order's refund form calls (the refund, or a request)
     calls = []
 
     def slow_refund(**kwargs):
@@ -173,7 +173,7 @@ def test_concurrent_sends_of_one_form_record_once(monkeypatch):
         time.sleep(0.3)  # the first send holds the key row while the others arrive
         return real(**kwargs)
 
-    monkeypatch.setattr(orders_admin.services, "refund_record", slow_refund)
+    monkeypatch.setattr(refund_requests, "refund_or_request", slow_refund)
     clients = [logged_in(agent) for _ in range(4)]
 
     answers = run_concurrently(*(lambda c=c: c.post(url, {**data, "form_key": "same"}) for c in clients))

@@ -6,9 +6,12 @@ fails ``test_every_admin_page_has_a_row``.
 
 Callers: anonymous, an agent (who created the issue, the appeasement and the approval request and is their
 assignee and a notification's recipient), another agent, a manager, a service account (API only, not staff) and
-a fabric API key's headers. "Another agent" may do on the issue, the appeasement and the approval request what
-the agent may: the queue is shared, as in the API (tests/hardening/test_authorization_matrix.py lets any agent
-read and update any issue and appeasement). Only notifications are personal: another agent's are hidden.
+a fabric API key's headers. "Another agent" may do on the issue and the approval request what the agent may: the
+queue is shared, as in the API (tests/hardening/test_authorization_matrix.py lets any agent read and update any
+issue). An appeasement is its agent's: another agent reads it but may not submit it (nor, in the API, change or
+delete it). Notifications are personal: another agent's are hidden. A service account never reaches the admin,
+on anyone's behalf: it is not staff, so every page sends it to the login ("login" below), and the admin has no
+way to name another employee.
 
 Outcomes:
 ``ok``     GET 200, or POST accepted (302 back to the admin, no error message, something was written);
@@ -41,17 +44,19 @@ from django_fsm import FSMFieldMixin
 from rest_framework.authtoken.models import Token
 
 from appeasements import services as appeasement_services
-from appeasements.models import AgentAppeasementLimit, AppeasementReason, RefundType
+from appeasements.models import AppeasementReason, RefundType
+from config.models import ServiceAccount
 from issues import services as issue_services
 from issues.models import ApprovalRequest, Notification
 from orders import services as order_services
-from orders.models import Category
+from orders.models import Category, RefundLimit
 from returns.models import AccountAPIKey, ReturnReason
 from tests.factories import CategoryFactory, employee, issue_factory, order_with_items, return_factory
 from webhooks.models import Delivery, OutboxEvent, Subscription
 
 ACCOUNT = "5e3598e3007c5e00080d2bb8"
-CALLERS = ("anonymous", "agent", "other_agent", "manager", "service", "fabric")
+# service_managers: a service account granted to act for managers too; the admin still has no page for it
+CALLERS = ("anonymous", "agent", "other_agent", "manager", "service", "service_managers", "fabric")
 STAFF = ("agent", "other_agent", "manager")
 AGENTS = frozenset(STAFF)
 MANAGER = frozenset({"manager"})
@@ -69,7 +74,9 @@ def _build_world() -> dict:
         "other_agent": employee("emp_cs_002", "agent"),
         "manager": employee("emp_mgr_001", "manager"),
         "service": employee("svc_storefront", "service"),
+        "service_managers": employee("svc_backoffice", "service"),
     }
+    ServiceAccount.objects.create(user=people["service_managers"], act_for=["agent", "manager"], accounts=[ACCOUNT])
     root = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
     agent, manager = people["agent"], people["manager"]
     CategoryFactory(name="Home")
@@ -128,7 +135,6 @@ def _build_world() -> dict:
     fabric_key_obj, fabric_key = AccountAPIKey.objects.create_key(name="storefront", account=ACCOUNT)
     api_key_obj, api_key = APIKey.objects.create_key(name="plain")
     objects = {
-        "appeasements.AgentAppeasementLimit": AgentAppeasementLimit.objects.create(agent=agent, limit=Decimal("50")),
         "appeasements.Appeasement": draft,
         "appeasements.AppeasementReason": AppeasementReason.objects.get(code="incorrectItem"),
         "appeasements.RefundType": RefundType.objects.get(code="externalRefund"),
@@ -139,6 +145,7 @@ def _build_world() -> dict:
             **axes_row, get_data="", post_data="", failures_since_start=1
         ),
         "axes.AccessFailureLog": AccessFailureLog.objects.create(**axes_row),
+        "config.ServiceAccount": ServiceAccount.objects.create(user=people["service"], accounts=[ACCOUNT]),
         "axes.AccessLog": AccessLog.objects.create(**axes_row),
         "django_tasks_database.DBTaskResult": DBTaskResult.objects.create(
             enqueued_at=timezone.now(),
@@ -156,6 +163,7 @@ def _build_world() -> dict:
         "orders.Order": done,
         "orders.OrderItem": done.items.first(),
         "orders.Refund": refund,
+        "orders.RefundLimit": RefundLimit.objects.create(employee=agent, limit=Decimal("50")),
         "rest_framework_api_key.APIKey": api_key_obj,
         "returns.AccountAPIKey": fabric_key_obj,
         "returns.Return": ret,
@@ -285,10 +293,10 @@ def _nobody(history=False, **more) -> dict[str, dict]:
 
 
 EXPECTED: dict[str, dict[str, dict]] = {
-    "appeasements.AgentAppeasementLimit": model_pages(view=MANAGER, add=MANAGER, delete=MANAGER),
     "appeasements.Appeasement": model_pages()
     | {
-        "transition:submit": row(AGENTS),
+        # an appeasement is its agent's: another agent is offered no Submit button and is sent back
+        "transition:submit": row({"agent", "manager"}, "back"),
         "transition:request_approval": row(NOBODY, "back"),  # not an admin button: the service decides it
         "transition:approve": row(MANAGER, "back"),
         "transition:reject": row(MANAGER, "back"),
@@ -300,6 +308,7 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "authtoken.TokenProxy": _nobody(),
     "axes.AccessAttempt": _nobody(**{"action:cleanup_expired_attempts": row()}),
     "axes.AccessFailureLog": _nobody(),
+    "config.ServiceAccount": _nobody(history=True),  # administrators only
     "axes.AccessLog": _nobody(),
     "django_tasks_database.DBTaskResult": _nobody(),
     "issues.ApprovalRequest": model_pages()
@@ -332,6 +341,7 @@ EXPECTED: dict[str, dict[str, dict]] = {
     },
     "orders.OrderItem": model_pages(),
     "orders.Refund": model_pages(),
+    "orders.RefundLimit": model_pages(view=MANAGER, add=MANAGER, delete=MANAGER),
     "rest_framework_api_key.APIKey": _nobody(),
     "returns.AccountAPIKey": _nobody(),
     "returns.Return": model_pages(add=AGENTS) | {"record": row(AGENTS)},
@@ -639,7 +649,7 @@ ACTOR_AND_HISTORY = {
     "prefix",
 }
 # What an admin exists to set: the agents' refund limits are the managers' policy.
-ALLOWED = {"appeasements.AgentAppeasementLimit": {"agent", "limit"}}
+ALLOWED = {"orders.RefundLimit": {"limit"}}
 
 
 def forbidden_fields(model, *, change: bool) -> set[str]:
@@ -693,7 +703,6 @@ CHANGE_FORMS = sorted(label for label, pages in EXPECTED.items() if pages["chang
 ADD_FORMS = sorted(label for label, pages in EXPECTED.items() if pages["add"]["manager"] == "ok")
 # What an add form needs besides the page's defaults (the issue's order is a raw id).
 VALID_ADD = {
-    "appeasements.AgentAppeasementLimit": lambda w: {"agent": w["people"]["other_agent"].pk, "limit": "25.00"},
     "appeasements.AppeasementReason": lambda w: {"code": "matrixReason", "description": "Matrix"},
     "appeasements.RefundType": lambda w: {"code": "matrixType", "description": "Matrix", "ledger_source": "platform"},
     "issues.OrderIssue": lambda w: {
@@ -703,6 +712,7 @@ VALID_ADD = {
         "priority": "low",
     },
     "orders.Category": lambda w: {"name": "Matrix", "description": "Matrix"},
+    "orders.RefundLimit": lambda w: {"employee": w["people"]["other_agent"].pk, "limit": "25.00"},
     "returns.Return": None,  # "Add" picks an order, then the record form (no model form)
     "returns.ReturnReason": lambda w: {"code": "9042", "description": "Matrix"},
     "webhooks.Subscription": lambda w: {"url": "https://hooks.example.com/matrix", "account": ACCOUNT},

@@ -19,10 +19,11 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from appeasements.models import AgentAppeasementLimit, Appeasement, AppeasementReason, RefundType
+from appeasements.models import Appeasement, AppeasementReason, RefundType
+from config.models import ServiceAccount
 from issues import services as issue_services
 from issues.models import ApprovalRequest, OrderIssue
-from orders.models import Category
+from orders.models import Category, RefundLimit
 from returns.models import Return, ReturnReason
 from tests.factories import employee, issue_factory, order_with_items
 from tests.hardening.audit_helpers import Audit, is_tracked, submit
@@ -500,37 +501,39 @@ _reference_data(
 
 
 @drives(
-    "appeasements.AgentAppeasementLimit add",
-    "appeasements.AgentAppeasementLimit change",
-    "appeasements.AgentAppeasementLimit delete",
-    "appeasements.AgentAppeasementLimit action:delete_selected",
+    "orders.RefundLimit add",
+    "orders.RefundLimit change",
+    "orders.RefundLimit delete",
+    "orders.RefundLimit action:delete_selected",
 )
-def _agent_limit(p):
-    model = AgentAppeasementLimit
+def _refund_limit(p):
+    model = RefundLimit
     mgr, agent = logged_in(p["manager"]), logged_in(p["agent"])
     limits = {}
 
     def add():
-        r = submit(mgr, add_url(model), {"agent": p["agent"].pk, "limit": "25.00"})
-        limits["a"] = model.objects.get(agent=p["agent"])
+        r = submit(mgr, add_url(model), {"employee": p["agent"].pk, "role": "", "limit": "25.00"})
+        limits["a"] = model.objects.get(employee=p["agent"])
         return r
 
     def change():
-        return submit(mgr, change_url(limits["a"]), {"limit": "30.00"})
+        return submit(mgr, change_url(limits["a"]), {"employee": p["agent"].pk, "role": "", "limit": "30.00"})
 
     def delete_url():
-        return reverse("admin:appeasements_agentappeasementlimit_delete", args=[limits["a"].pk])
+        return reverse("admin:orders_refundlimit_delete", args=[limits["a"].pk])
 
     def delete():
         return mgr.post(delete_url(), {"post": "yes"})
 
     def bulk_delete():
-        model.objects.create(agent=p["other"], limit=Decimal("10.00"))
-        limits["b"] = model.objects.get(agent=p["other"])
+        limits["b"] = model.objects.create(employee=p["other"], limit=Decimal("10.00"))
         return "prepared"
 
+    def own_limit():  # a manager never sets the limit that binds themselves
+        return mgr.post(add_url(model), {"employee": p["manager"].pk, "role": "", "limit": "99999.00"})
+
     return [
-        Write(p["manager"], add, lambda: agent.post(add_url(model), {"agent": p["other"].pk, "limit": "1"}), "add"),
+        Write(p["manager"], add, own_limit, "add"),
         Write(p["manager"], change, lambda: submit(mgr, change_url(limits["a"]), {"limit": "-5"}), "change"),
         Write(p["manager"], delete, lambda: agent.post(delete_url(), {"post": "yes"}), "delete"),
         SetUp(bulk_delete),
@@ -539,6 +542,31 @@ def _agent_limit(p):
             lambda: action(mgr, model, "delete_selected", [limits["b"]]),
             lambda: action(agent, model, "delete_selected", [limits["b"]]),
             "delete_selected",
+        ),
+    ]
+
+
+@drives("config.ServiceAccount add", "config.ServiceAccount change")
+def _service_grants(p):
+    """Only an administrator grants a service account whom to act for and which webhook accounts."""
+    service = employee("svc_audit", "service")
+    grant = ServiceAccount.objects.create(user=service)
+    root, mgr = logged_in(p["root"]), logged_in(p["manager"])
+    fresh = User.objects.create_user("svc_fresh")
+    fresh.groups.add(*service.groups.all())
+    grants = {"act_for": ["agent", "manager"], "accounts": "5e3598e3007c5e00080d2bb8"}
+    return [
+        Write(
+            p["root"],
+            lambda: submit(root, add_url(ServiceAccount), {"user": fresh.pk, "act_for": ["agent"], "accounts": ""}),
+            lambda: mgr.post(add_url(ServiceAccount), {"user": fresh.pk, "act_for": ["agent"]}),
+            "add",
+        ),
+        Write(
+            p["root"],
+            lambda: submit(root, change_url(grant), grants),
+            lambda: mgr.post(change_url(grant), grants),
+            "change",
         ),
     ]
 

@@ -168,7 +168,7 @@ def record_decision(*, approval, actor, approve, note):
 
 
 def test_requests_about_other_targets_call_their_handler(api, agent, manager, monkeypatch, make_issue):
-    # given: a request about something that is not an issue (an appeasement, later), with the issue it concerns
+    # given: a request of a kind with its own handler (an appeasement's, a refund's), about the issue it concerns
     monkeypatch.setitem(
         __import__("issues.services").services.APPROVAL_HANDLERS,
         "widget",
@@ -177,7 +177,7 @@ def test_requests_about_other_targets_call_their_handler(api, agent, manager, mo
     CALLS.clear()
     issue = make_issue(status="in_progress")
     approval = ApprovalRequest.objects.create(
-        kind="appeasement", issue=issue, target_type="widget", target_id="w1", requested_status="SUBMITTED",
+        kind="widget", issue=issue, target_type="widget", target_id="w1", requested_status="SUBMITTED",
         requested_by=agent,
     )  # fmt: skip
     # when the target refuses, nothing changes

@@ -155,6 +155,7 @@ def test_history_has_status_timeline_and_field_changes(api, agent, manager, make
             "old_value": "low",
             "new_value": "high",
             "changed_by": "emp_cs_001",
+            "changed_via": None,  # the agent's own credential, no service account between
             "changed_at": priority[0]["changed_at"],
         }
     ]

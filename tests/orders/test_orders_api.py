@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from config.people import employee_upsert
 from orders.models import Order, OrderStatus, RefundSource
 from orders.services import refund_record
 from tests.factories import CategoryFactory, OrderFactory, ShipmentFactory, order_with_items
@@ -109,10 +110,33 @@ def test_agent_cannot_create_orders(api, agent, home, seed_order_body):
     assert not Order.objects.exists()
 
 
-def test_service_creates_on_behalf_of_named_employee(api, service, manager, home, seed_order_body):
+def test_service_creates_orders_as_itself(api, service, manager, home, seed_order_body):
+    seed_order_body["updated_by"] = "svc_storefront"
     r = api(service).post("/api/v1/orders", seed_order_body, format="json")
     assert r.status_code == 201, r.content
-    assert Order.objects.get().history.latest().history_user == manager
+    history = Order.objects.get().history.latest()
+    assert (history.history_user, history.history_via) == (service, "")
+
+
+@pytest.mark.parametrize(
+    ("named", "grant", "reason"),
+    [
+        ("emp_mgr_001", None, "may not act for emp_mgr_001 (a manager account)"),  # agents only by default
+        ("emp_mgr_001", ["agent", "manager"], "needs orders.add_order"),  # granted: still an agent's powers only
+        ("emp_cs_001", None, "needs orders.add_order"),  # an agent may not create orders
+    ],
+)
+def test_service_cannot_create_orders_on_someones_behalf(
+    api, service, manager, agent, home, seed_order_body, named, grant, reason
+):
+    if grant:
+        employee_upsert(employee_id="svc_storefront", role="service", act_for=grant)
+    seed_order_body["updated_by"] = named
+    r = api(service).post("/api/v1/orders", seed_order_body, format="json")
+    assert r.status_code == 403, r.content
+    assert r.json()["error_code"] == "PERMISSION_DENIED"
+    assert reason in r.json()["message"]
+    assert not Order.objects.exists()
 
 
 def test_manager_cannot_create_as_someone_else(api, manager, agent, home, seed_order_body):

@@ -3,6 +3,7 @@
 import pytest
 from django.conf import settings
 
+from config.people import employee_upsert
 from webhooks.models import Delivery, Subscription
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,12 @@ def test_manager_creates_and_sees_the_secret_once(api, manager):
 
 
 def test_service_account_may_subscribe(api, service):
-    assert api(service).post(URL, body(), format="json").status_code == 201
+    """To an account it was granted (without the grant: 403, tests/webhooks/test_subscription_scope.py); it owns it."""
+    employee_upsert(employee_id=service.username, role="service", accounts=[settings.DEFAULT_ACCOUNT_ID])
+    created = api(service).post(URL, body(), format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["owner"] == service.username
+    assert Subscription.objects.get().owner == service
 
 
 def test_agents_and_anonymous_are_refused(api, agent):

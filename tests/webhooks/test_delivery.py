@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import Webhook
 
 from issues.models import Notification
 from issues.services import issue_create, issue_update
-from tests.factories import order_with_items
+from tests.factories import OrderFactory, order_with_items
 from tests.webhooks.conftest import drain
 from webhooks import services
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent, Subscription
@@ -340,7 +340,9 @@ def test_reactivating_resumes_pending_deliveries(agent, manager, receiver, subsc
 
 def test_account_scope_and_event_types(agent, receiver, subscribe, httpserver):
     subscribe(event_types=["issue.status_changed"])
-    subscribe(account="another-account")
+    other_account = "0a1b2c3d4e5f0a1b2c3d4e5f"
+    OrderFactory(account=other_account)  # an account known to the system (a subscription must name one)
+    subscribe(account=other_account)
     order = order_with_items()
     issue = new_issue(agent, order)
     issue_update(order_id=order.order_id, issue_id=issue.issue_id, actor=agent, changes={"status": "investigating"})

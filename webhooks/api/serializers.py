@@ -4,10 +4,15 @@ from config.api.serializers import StrictInputSerializer
 from webhooks.models import DeliveryStatus
 from webhooks.services import SUBSCRIBABLE
 
+ACCOUNT_HELP = (
+    "The 24-character account id whose orders' events are sent: the default account or one an order or a fabric "
+    "API key names. A service account may name only the accounts it was granted."
+)
+
 
 class SubscriptionInput(StrictInputSerializer):
     url = serializers.URLField(max_length=500)
-    account = serializers.CharField(max_length=24)
+    account = serializers.CharField(max_length=24, help_text=ACCOUNT_HELP)
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE), required=False)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False, default=True)
@@ -15,7 +20,7 @@ class SubscriptionInput(StrictInputSerializer):
 
 class SubscriptionUpdateInput(StrictInputSerializer):
     url = serializers.URLField(max_length=500, required=False)
-    account = serializers.CharField(max_length=24, required=False)
+    account = serializers.CharField(max_length=24, required=False, help_text=ACCOUNT_HELP)
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE), required=False)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
@@ -29,6 +34,13 @@ class SubscriptionOutput(serializers.Serializer):
     subscription_id = serializers.CharField()
     url = serializers.CharField()
     account = serializers.CharField()
+    owner = serializers.CharField(
+        source="owner.username",
+        read_only=True,
+        allow_null=True,
+        help_text="The employee ID of the manager or service account it belongs to (null: nobody's, managers only). "
+        "A service account sees and changes only the subscriptions it owns.",
+    )
     event_types = serializers.ListField(child=serializers.CharField(), help_text="Empty: every event type.")
     description = serializers.CharField()
     active = serializers.BooleanField()

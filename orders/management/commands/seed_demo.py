@@ -32,6 +32,8 @@ DEMO_EMPLOYEES = [
     ("svc_demo", "service", None),
 ]
 
+DEMO_LIMIT = Decimal("25.00")
+
 CATEGORIES = {
     "Home": [
         ("Luminous Cushion Lagoon", "1 count", "4.50"),
@@ -126,6 +128,9 @@ class Command(BaseCommand):
                 employee_id=employee_id, role=role, password=password, email=f"{employee_id}@example.com"
             )
             users[employee_id] = (user, token, password, role)
+        # The refund policy at work: emp_cs_002 may refund up to 25.00 per order on their own; above it, the demo
+        # manager approves (emp_cs_001 has no limit: only what is still refundable bounds their refunds).
+        services.refund_limit_set(employee=users["emp_cs_002"][0], limit=DEMO_LIMIT, actor=users["emp_mgr_001"][0])
         return users
 
     def seed_categories(self):
@@ -352,6 +357,11 @@ class Command(BaseCommand):
     def print_logins(self) -> None:
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo logins (admin at /admin/, API token for Authorization: Token ...):"))
-        for employee_id, (_user, token, password, role) in self.employees.items():
+        from orders.refund_policy import refund_limit
+
+        for employee_id, (user, token, password, role) in self.employees.items():
             login = f"password {password}" if password else "API only"
-            self.stdout.write(f"  {role:8} {employee_id:12} {login:28} token {token}")
+            limit = refund_limit(user)
+            policy = f"  refund limit {limit} per order" if limit is not None else ""
+            policy += "  (acts for agents)" if role == "service" else ""
+            self.stdout.write(f"  {role:8} {employee_id:12} {login:28} token {token}{policy}")

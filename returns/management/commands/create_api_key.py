@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from returns.fabric.auth import ACCOUNT_RE
+from config.accounts import ACCOUNT_RE
 from returns.models import AccountAPIKey
 
 
