@@ -21,8 +21,19 @@ D = Decimal
 
 
 def world():
-    """An agent with a 10.00 refund limit and a completed order of 100.00 (made inside the test: a transactional
-    test's data, seeded reasons included, comes back with serialized_rollback before it runs)."""
+    """An agent with a 10.00 refund limit and a completed order of 100.00. An earlier transactional test may have
+    flushed the tables: the groups' permissions, the reason and the refund type are made again, as the data
+    migrations make them."""
+    from django.apps import apps
+
+    from appeasements.models import AppeasementReason, RefundType
+    from config.permissions import sync_groups
+
+    sync_groups(apps)
+    AppeasementReason.objects.get_or_create(code="incorrectItem", defaults={"description": "Incorrect item"})
+    RefundType.objects.get_or_create(
+        code="externalRefund", defaults={"description": "Refund made outside the platform", "ledger_source": "platform"}
+    )
     agent = employee("emp_cs_001", "agent")
     RefundLimit.objects.create(employee=agent, limit=D("10.00"))
     order = order_with_items(items=2, unit_price=D("50.00"), status="completed")  # 100.00 paid
