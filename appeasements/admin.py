@@ -21,7 +21,13 @@ from appeasements.models import (
 )
 from appeasements.selectors import refund_state
 from config.admin_history import ChangeReasonAdminMixin
-from config.admin_mixins import GrowingTableAdmin, ReadOnlyInline, ServiceFSMAdminMixin, SimpleHistoryAdmin
+from config.admin_mixins import (
+    GrowingTableAdmin,
+    ReadOnlyInline,
+    ServiceFSMAdminMixin,
+    SimpleHistoryAdmin,
+    has_control_characters,
+)
 from config.errors import DomainError
 from issues.admin import OrderIssueAdmin
 from orders.admin import OrderAdmin
@@ -112,7 +118,7 @@ class AppeasementAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdm
         """One term searches by its shape through an index (appeasement id, order id, or profile id / agent):
         the default OR across the appeasement, order and user tables would read every appeasement."""
         term = search_term.strip()
-        if not term or term.split()[1:]:
+        if not term or term.split()[1:] or has_control_characters(term):  # the last: nothing (BadInputAdminMixin)
             return super().get_search_results(request, queryset, search_term)
         if term.lower().startswith("app"):
             return queryset.filter(appeasement_id__iexact=term), False

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from config.api.bounds import PAYLOAD_TOO_LARGE
+from config.api.exception_handler import RepositoryError
 from config.errors import DomainError, ErrorCode, InvalidStatusTransition, NotFound, ValidationFailed
 
 PREFIX = "/ccagent/"
 
 INVALID_INPUT = "13001"
 INTERNAL_ERROR = "900000"
+REPOSITORY_ERROR = "900001"
 NOT_FOUND = "900002"
 HOOK_ERROR = "900015"
 HOOK_INVALID = "900016"
@@ -35,6 +38,7 @@ CC_CODES = {
     WRONG_STATE: "The appeasement is not in a state that allows the operation",
     INVALID_SITE: "The site id passed in x-ccsite is invalid",
     INTERNAL_ERROR: "An internal error occurred",
+    REPOSITORY_ERROR: "An internal error occurred with the repository (a database error)",
     NOT_AUTHENTICATED: "Missing or invalid Bearer token",
     FORBIDDEN: "The caller may not do this (also: agentId is not the caller)",
     PRECONDITION_FAILED: "If-Match is not the appeasement's current ETag; nothing was changed",
@@ -64,6 +68,7 @@ _BY_DOMAIN_CODE = {
     ErrorCode.PRECONDITION_FAILED: PRECONDITION_FAILED,
     ErrorCode.RATE_LIMITED: RATE_LIMITED,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: INVALID_INPUT,  # the message names the Idempotency-Key header
+    PAYLOAD_TOO_LARGE: INVALID_INPUT,  # 413: the body is over API_MAX_BODY_BYTES
 }
 
 
@@ -114,6 +119,8 @@ def cc_code_for(err: DomainError) -> str:
     code = getattr(err, "cc_code", None)
     if code:
         return code
+    if isinstance(err, RepositoryError):
+        return REPOSITORY_ERROR
     if err.status >= 500:
         return INTERNAL_ERROR
     return _BY_DOMAIN_CODE.get(err.code, INVALID_INPUT if err.status < 500 else INTERNAL_ERROR)

@@ -272,9 +272,9 @@ def _type_for(value: str | None) -> str:
 # --------------------------------------------------------------------------- writes: refunds and comments
 
 
-def _save_refunds(appeasement: Appeasement, resolved: list[_ResolvedRefund], *, actor) -> None:
+def _save_refunds(appeasement: Appeasement, resolved: list[_ResolvedRefund], *, actor) -> bool:
     """The seed's replacement rule: with an ``id`` updates that refund, without one creates a refund, and
-    refunds not in the list are removed."""
+    refunds not in the list are removed. Returns whether any refund was added, changed or removed."""
     existing = {r.refund_id: r for r in appeasement.refunds.all()}
     errors = [
         {"field": f"appeasementRefunds[{i}].id", "error": f"Unknown appeasement refund '{r.input.id}'"}
@@ -284,10 +284,12 @@ def _save_refunds(appeasement: Appeasement, resolved: list[_ResolvedRefund], *, 
     if errors:
         raise InvalidInput(errors)
     keep = {r.input.id for r in resolved if r.input.id}
+    touched = False
     for refund_id, row in existing.items():
         if refund_id not in keep:
             stamp(row, actor=actor, reason="Refund removed (not in the update)")
             row.delete()
+            touched = True
     for r in resolved:
         row = existing[r.input.id] if r.input.id else AppeasementRefund(appeasement=appeasement)
         values = {
@@ -302,10 +304,12 @@ def _save_refunds(appeasement: Appeasement, resolved: list[_ResolvedRefund], *, 
             for k, v in values.items():
                 setattr(row, k, v)
             save_with_history(row, actor=actor, reason="Refund added" if row.pk is None else "Refund changed")
+            touched = True
+    return touched
 
 
-def _add_comments(appeasement: Appeasement, comments: list[CommentInput], *, caller) -> None:
-    """Append-only: comments with an ``id`` must match existing ones, the others are added."""
+def _add_comments(appeasement: Appeasement, comments: list[CommentInput], *, caller) -> int:
+    """Append-only: comments with an ``id`` must match existing ones, the others are added (their count)."""
     existing = {c.comment_id: c for c in appeasement.comments.select_related("agent")}
     errors: list[dict[str, str]] = []
     new: list[tuple[int, CommentInput]] = []
@@ -330,6 +334,7 @@ def _add_comments(appeasement: Appeasement, comments: list[CommentInput], *, cal
         author = resolve_actor(user=caller, employee_id=c.agent_id, field=f"comments[{i}].agentId")
         row = AppeasementComment(appeasement=appeasement, agent=author, comment=c.comment)
         save_with_history(row, actor=author, reason="Comment added")
+    return len(new)
 
 
 def _save(appeasement: Appeasement, *, actor, reason: str) -> None:
@@ -446,10 +451,12 @@ def appeasement_update(*, appeasement_id: str, caller, data: AppeasementInput) -
                 field=frozen[0],
                 current_state=appeasement.state,
             )
-        if data.notes is not None and data.notes != appeasement.notes:
+        notes_changed = data.notes is not None and data.notes != appeasement.notes
+        if notes_changed:
             appeasement.notes = data.notes
             _save(appeasement, actor=agent, reason="Notes changed")
-        _add_comments(appeasement, data.comments or [], caller=caller)
+        if _add_comments(appeasement, data.comments or [], caller=caller) and not notes_changed:
+            _save(appeasement, actor=agent, reason="Comment added")  # the representation changed: a new ETag
         return appeasement
 
     order = appeasement.order
@@ -499,13 +506,14 @@ def appeasement_update(*, appeasement_id: str, caller, data: AppeasementInput) -
         for k, v in changed.items():
             setattr(appeasement, k, v)
         _save(appeasement, actor=agent, reason=f"Changed: {', '.join(sorted(changed))}")
-    if resolved is not None:
-        _save_refunds(appeasement, resolved, actor=agent)
-    _add_comments(appeasement, data.comments or [], caller=caller)
+    refunds_changed = _save_refunds(appeasement, resolved, actor=agent) if resolved is not None else False
+    comments_added = _add_comments(appeasement, data.comments or [], caller=caller)
     if data.state == AppeasementState.SUBMITTED:
         _submit(appeasement, actor=agent)
-    elif not changed and resolved is None:
-        _save(appeasement, actor=agent, reason="Updated")  # lastModifiedDate moves with every accepted PUT
+    elif not changed and (refunds_changed or comments_added):
+        # The ETag and lastModifiedDate mean the representation: refunds and comments are part of it. A PUT that
+        # changes nothing moves neither (a client's If-Match stays good).
+        _save(appeasement, actor=agent, reason="Refunds or comments changed")
     return appeasement
 
 
@@ -670,18 +678,22 @@ def appeasement_refund_states_sync(*, refund_pks: list[int]) -> list[str]:
     states = []
     for pk in refund_pks:
         with transaction.atomic():
+            # The appeasement first, then its refund: the order every write of an appeasement locks them in.
+            appeasement = Appeasement.objects.select_for_update(of=("self",)).filter(refunds__pk=pk).first()
             row = (
                 AppeasementRefund.objects.select_for_update(of=("self",))
                 .select_related("ledger_refund")
                 .filter(pk=pk)
                 .first()
             )
-            if row is None:
+            if row is None or appeasement is None:
                 continue
             state = refund_state(row)
             if state != row.state:
                 row.state = state
                 save_with_history(row, actor=None, reason=f"Ledger refund {state.lower()}")
+                # the appeasement's representation shows each refund's state: its ETag moves with it
+                _save(appeasement, actor=None, reason=f"Refund {row.refund_id} {state.lower()}")
             states.append(row.state)
     return states
 

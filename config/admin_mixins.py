@@ -1,16 +1,24 @@
-"""Admin plumbing shared by every app: FSM transition buttons that go through the services."""
+"""Admin plumbing shared by every app: FSM transition buttons that go through the services, and changelists,
+object pages and version pages that answer a bad URL with a 404 or a message, never a 500 (issue 21)."""
 
 from __future__ import annotations
 
+import logging
+import re
 import typing
 import uuid
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied
-from django.db import connections, router
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ERROR_FLAG
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import NotSupportedError, connections, router
+from django.db.models.constants import LOOKUP_SEP
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django_fsm.admin import FSMAdminMixin
@@ -19,6 +27,142 @@ from simple_history import admin as history_admin
 from config.counting import EstimatedCountPaginator
 from config.errors import DomainError
 from config.idempotency import AdminFormKeyReused, admin_form_once
+
+logger = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- what an agent can type in a URL
+
+# C0 and C1 control characters and DEL: nothing a filter link or the search box sends. PostgreSQL refuses a NUL
+# in text (psycopg raises DataError: a 500), and the others can only make a filter that matches nothing.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+# Lookups whose value the database compiles itself: a bad pattern is an error of the database, not of the form.
+REFUSED_LOOKUPS = frozenset({"regex", "iregex"})
+
+# What building, compiling or sending a changelist's query raises when a value of its URL does not fit the column
+# (a year out of range, an id too large for the column, a date hierarchy past 9999...). Django turns the ones it
+# sees while filtering into IncorrectLookupParameters; these surface later, at the count.
+BAD_VALUE_ERRORS = (ValueError, TypeError, OverflowError, ArithmeticError, NotSupportedError)
+
+
+def printable(text: str, size: int = 40) -> str:
+    """A value from the URL as a message can show it: control characters escaped, long values cut."""
+    text = CONTROL_CHARACTERS.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def has_control_characters(text: str) -> bool:
+    return CONTROL_CHARACTERS.search(text) is not None
+
+
+def bad_changelist_input(request) -> str | None:
+    """Why the changelist's query string cannot be read as filters, search, ordering and page (None: it can)."""
+    for key, values in request.GET.lists():
+        if any(has_control_characters(text) for text in (key, *values)):
+            return f"“{printable(key)}” contains a control character"
+        if key.rsplit(LOOKUP_SEP, 1)[-1] in REFUSED_LOOKUPS:
+            return f"“{printable(key)}” is not a filter of this list"
+    return None
+
+
+def guarded_changelist(request, build):
+    """``build(request)`` (a ModelAdmin's ``get_changelist_instance``), with bad input handled as Django handles an
+    invalid lookup: ``IncorrectLookupParameters``, so the changelist redirects to ``?e=1``, here with a message
+    saying what was wrong. Never a 500 for a value an agent can type."""
+    reason = bad_changelist_input(request)
+    if reason is None:
+        try:
+            return build(request)
+        except IncorrectLookupParameters:
+            raise
+        except BAD_VALUE_ERRORS as err:
+            if not set(request.GET) - {ERROR_FLAG}:
+                raise  # no filter, search, ordering or page given: not the URL's fault
+            logger.warning(
+                "Incorrect lookup parameters for %s (%s: %s): %s",
+                request.path,
+                type(err).__name__,
+                str(err)[:200],
+                request.GET.urlencode()[:500],
+            )
+            reason = "a value does not fit its column"
+    if ERROR_FLAG not in request.GET:
+        messages.error(
+            request, f"Incorrect lookup parameters: {reason}. The list is shown unfiltered.", fail_silently=True
+        )
+    raise IncorrectLookupParameters(reason)
+
+
+class BadInputAdminMixin:
+    """An admin that answers whatever an agent can type in its URLs without a 500.
+
+    - Changelist: a control character (NUL first) in any parameter (filters, ``q``, ``o``, ``p``, date
+      hierarchy), a regex lookup, or a value that does not fit its column is an incorrect lookup: the list
+      redirects to ``?e=1`` with a message, as Django does for a lookup it cannot parse.
+    - Object pages: an id with a control character names no row (Django's "doesn't exist" redirect), also for
+      text primary keys (API keys).
+    - Search (the changelist's and the autocomplete's): a term with a control character matches nothing.
+
+    Part of ``GrowingTableAdmin`` and ``LeanChangelistMixin`` (so of every ``SimpleHistoryAdmin``); the registered
+    admins built on neither (Django's groups and users, DRF's tokens, API keys, tasks, axes) get it when the
+    site's URLs are built (``guard_every_admin``)."""
+
+    def get_changelist_instance(self, request):
+        return guarded_changelist(request, super().get_changelist_instance)
+
+    def get_object(self, request, object_id, from_field=None):
+        if has_control_characters(str(object_id)):
+            return None
+        return super().get_object(request, object_id, from_field)
+
+    def get_search_results(self, request, queryset, search_term):
+        if has_control_characters(search_term):
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_urls(self):
+        guard_every_admin(self.admin_site)
+        return super().get_urls()
+
+
+def guard_every_admin(site) -> None:
+    """Give ``BadInputAdminMixin`` to every registered admin that lacks it (idempotent): each becomes an instance
+    of a subclass of its own class with the mixin first, so nothing else about it changes. Runs when the site's
+    URLs are built: every admin is registered by then, and no request has been answered."""
+    for model_admin in site._registry.values():
+        cls = type(model_admin)
+        if not issubclass(cls, BadInputAdminMixin):
+            attrs = {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}
+            model_admin.__class__ = type(cls.__name__, (BadInputAdminMixin, cls), attrs)
+
+
+def pk_from_url(model, object_id) -> typing.Any | None:
+    """The primary key an admin URL names, or None when it cannot name a row (``abc`` for a number, an id past the
+    column's range, a control character): a lookup with it would raise, or overflow the database driver."""
+    field = model._meta.pk
+    try:
+        value = field.to_python(unquote(str(object_id)))
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        return None
+    if isinstance(value, str) and has_control_characters(value):
+        return None
+    if isinstance(value, int):
+        low, high = connections[router.db_for_read(model)].ops.integer_field_range(field.get_internal_type())
+        if (low is not None and value < low) or (high is not None and value > high):
+            return None
+    return value
+
+
+def object_or_404(queryset, object_id):
+    """The row of ``queryset`` an admin URL names (a custom page's ``<path:object_id>``), else 404."""
+    pk = pk_from_url(queryset.model, object_id)
+    if pk is None:
+        raise Http404(f"No {queryset.model._meta.verbose_name} with id “{printable(str(object_id))}”.")
+    return get_object_or_404(queryset, pk=pk)
+
+
+# --------------------------------------------------------------------------- FSM transitions
 
 
 class ServiceFSMAdminMixin(FSMAdminMixin):
@@ -65,12 +209,35 @@ class ServiceFSMAdminMixin(FSMAdminMixin):
         self.message_user(request, message, level=messages.SUCCESS)
         return True
 
+    def fsm_transition_names(self) -> frozenset[str]:
+        """The names of the transitions of the admin's FSM fields: the only names a transition URL may carry."""
+        names: set[str] = set()
+        for field_name in self.fsm_fields:
+            field = self.model._meta.get_field(field_name)
+            names.update(transition.name for transition in field.get_all_transitions(self.model))
+        return frozenset(names)
+
+    def _known_transition_or_404(self, transition_name: str) -> None:
+        """django-fsm-2 looks the name up on the object: ``delete``, ``save`` or ``__init__`` raise there (a 500).
+        A name that is no transition of this model is a page that does not exist; a known transition the object's
+        state does not allow keeps django-fsm-2's and the services' answer (a message, and back)."""
+        if transition_name not in self.fsm_transition_names():
+            raise Http404(f"No transition “{printable(transition_name)}” on {self.model._meta.verbose_name_plural}.")
+
     def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
         """The transition form, for those who may change the model: django-fsm-2 checks only the transition's
         own permission, so a transition without one would be open to any staff member."""
         if not self.has_change_permission(request):
             raise PermissionDenied
+        self._known_transition_or_404(transition_name)
         return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The change form's transition buttons post ``_fsm_transition_to``: an unknown name is refused before
+        the form is saved."""
+        if request.method == "POST" and self.fsm_post_param in request.POST:
+            self._known_transition_or_404(request.POST[self.fsm_post_param])
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_fsm_label_by_name(self, obj, transition_name: str) -> str:
         try:
@@ -79,7 +246,7 @@ class ServiceFSMAdminMixin(FSMAdminMixin):
             return transition_name
 
 
-class GrowingTableAdmin:
+class GrowingTableAdmin(BadInputAdminMixin):
     """The changelist of a table that grows with the business (orders, issues, refunds, notifications, webhook
     events...): every page costs the same on the millionth row as on the first (issue 8).
 
@@ -87,6 +254,7 @@ class GrowingTableAdmin:
       (``EstimatedCountPaginator``), and no second count of the whole table (``show_full_result_count``).
     - No "Show counts": Django's facets add, for every filter, an aggregate over every row the changelist
       matches, on every page viewed with them (``?_facets``), and keep that link on every page after.
+    - No 500 for a bad query string or id (``BadInputAdminMixin``).
     """
 
     paginator = EstimatedCountPaginator
@@ -94,10 +262,11 @@ class GrowingTableAdmin:
     show_facets = admin.ShowFacets.NEVER
 
 
-class LeanChangelistMixin:
+class LeanChangelistMixin(BadInputAdminMixin):
     """The changelist's per-row checkbox as one ``format_html``: Django renders it through the form widget's
     template for every row, which was the largest single cost of a 50-row changelist page (issue 8). The
-    markup is the same, byte for byte (tests/admin/test_lean_changelist.py)."""
+    markup is the same, byte for byte (tests/admin/test_lean_changelist.py). No 500 for a bad query string or
+    id (``BadInputAdminMixin``)."""
 
     def action_checkbox(self, obj):
         return format_html(
@@ -115,11 +284,22 @@ class SimpleHistoryAdmin(LeanChangelistMixin, history_admin.SimpleHistoryAdmin):
     version page (``<pk>/history/<version>/``) and checks only the *view* permission, so anyone who may read a
     row could rewrite it with forged or old values, bypassing the services (and the workflow, DESIGN rule 4).
     A version page here is for reading; every write goes through the change form, its actions and transitions.
+
+    A row or version id that cannot name one (``abc``, an id past the column's range) is a page that does not
+    exist: simple-history would pass it to a lookup that raises (a 500).
     """
+
+    def history_view(self, request, object_id, extra_context=None):
+        if pk_from_url(self.model, object_id) is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, unquote(str(object_id)))
+        return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])
+        history_model = getattr(self.model, self.model._meta.simple_history_manager_attribute).model
+        if pk_from_url(self.model, object_id) is None or pk_from_url(history_model, version_id) is None:
+            raise Http404(f"No such version of {self.model._meta.verbose_name}.")
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 

@@ -23,7 +23,9 @@ from issues.models import ApprovalRequest, ApprovalState, IssuePriority, IssueSt
 from issues.selectors import follow_up_due_q, issue_metrics
 from orders.models import Refund, RefundStatus
 
-MAX_DAYS = 366
+MAX_DAYS = 366  # the longest range, in days (both ends included)
+DEFAULT_DAYS = 30  # the range without dates: the 30 days ending today
+EARLIEST = date(2000, 1, 1)  # the first day the form accepts; the last is a year after today (latest_day)
 
 
 # --------------------------------------------------------------------------- the index's daily panel
@@ -66,19 +68,46 @@ class DateRange:
         return (self.end - self.start).days > 45
 
     @classmethod
-    def parse(cls, start: str | None, end: str | None, *, today: date | None = None) -> DateRange:
+    def default(cls, *, today: date | None = None) -> DateRange:
+        """The range shown without dates (or instead of dates the form refused): the 30 days ending today."""
         today = today or timezone.localdate()
-        try:
-            end_day = date.fromisoformat(end) if end else today
-        except ValueError:
-            end_day = today
-        try:
-            start_day = date.fromisoformat(start) if start else end_day - timedelta(days=29)
-        except ValueError:
-            start_day = end_day - timedelta(days=29)
-        if start_day > end_day:
-            start_day, end_day = end_day, start_day
-        start_day = max(start_day, end_day - timedelta(days=MAX_DAYS - 1))
+        return cls(today - timedelta(days=DEFAULT_DAYS - 1), today)
+
+    @classmethod
+    def parse(cls, start: str | None, end: str | None, *, today: date | None = None) -> DateRange:
+        """The range of the dashboard's form: ``start`` and ``end`` as ``YYYY-MM-DD``. Without ``end`` it ends
+        today; without ``start`` it is the 30 days ending with ``end`` (from 2000-01-01 at the earliest).
+
+        Raises ``DateRangeError`` (saying what is allowed) for a value that is not a date, a date before
+        2000-01-01 or more than a year after today, an end before the start, or more than 366 days: such dates
+        used to be swapped, cut or replaced without a word, and the extreme ones (``9999-12-31``) were a 500."""
+        today = today or timezone.localdate()
+        latest = latest_day(today)
+        problems: list[str] = []
+
+        def day(label: str, text: str | None) -> date | None:
+            if not text:
+                return None
+            try:
+                value = date.fromisoformat(text)
+            except ValueError:
+                problems.append(f"{label} {text[:30]!r} is not a date (YYYY-MM-DD).")
+                return None
+            if not EARLIEST <= value <= latest:
+                problems.append(f"{label} {value.isoformat()} is outside {EARLIEST} – {latest}.")
+                return None
+            return value
+
+        start_day, end_day = day("Start", start), day("End", end)
+        if not problems:
+            end_day = end_day or today
+            start_day = start_day or max(end_day - timedelta(days=DEFAULT_DAYS - 1), EARLIEST)
+            if end_day < start_day:
+                problems.append(f"The end {end_day.isoformat()} is before the start {start_day.isoformat()}.")
+            elif (end_day - start_day).days + 1 > MAX_DAYS:
+                problems.append(f"{start_day.isoformat()} – {end_day.isoformat()} is longer than {MAX_DAYS} days.")
+        if problems:
+            raise DateRangeError(problems, allowed=allowed_dates(today))
         return cls(start_day, end_day)
 
     def buckets(self) -> list[date]:
@@ -86,6 +115,30 @@ class DateRange:
             first = self.start - timedelta(days=self.start.weekday())
             return [first + timedelta(weeks=n) for n in range((self.end - first).days // 7 + 1)]
         return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+
+def latest_day(today: date) -> date:
+    """The last day the dashboard's form accepts: a year after today (28 February for 29 February)."""
+    try:
+        return today.replace(year=today.year + 1)
+    except ValueError:
+        return today.replace(year=today.year + 1, day=28)
+
+
+def allowed_dates(today: date) -> str:
+    return (
+        f"Choose dates from {EARLIEST.isoformat()} to {latest_day(today).isoformat()}, the start on or before the "
+        f"end, at most {MAX_DAYS} days in all."
+    )
+
+
+class DateRangeError(ValueError):
+    """Dates the dashboard does not show: ``problems`` say what was wrong, ``allowed`` what is allowed."""
+
+    def __init__(self, problems: list[str], *, allowed: str):
+        super().__init__(" ".join([*problems, allowed]))
+        self.problems = problems
+        self.allowed = allowed
 
 
 _RESOLUTION = ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField())

@@ -282,3 +282,30 @@ WEBHOOKS_LEASE_SECONDS = int(env("WEBHOOKS_LEASE_SECONDS", "60"))
 # How much of the receiver's answer the delivery log keeps.
 WEBHOOKS_RESPONSE_EXCERPT = 500
 # --- end webhooks ---
+
+# --- API boundary (issue 21) ---
+# Under /api/, /api-order/ and /ccagent/, before any work (config.api.middleware, config.api.parsers): a body
+# over API_MAX_BODY_BYTES is a 413; JSON (a body, the x-site-context header) nested deeper than
+# API_MAX_JSON_DEPTH levels a 400; a control character in the path a 404, in a header or a query parameter a
+# 400 naming it; every error answer is JSON in the path's dialect (500s: ccagent 900001 for a database error,
+# 900000 otherwise).
+API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(256 * 1024)))
+API_MAX_JSON_DEPTH = 32  # fixed: the bodies of the three dialects nest a few levels (an object of lists of objects)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "config.api.middleware.ApiBoundaryMiddleware"
+)
+CSRF_FAILURE_VIEW = "config.api.exception_handler.csrf_failure"  # JSON under the API prefixes, HTML elsewhere
+# API docs without a CDN: Swagger UI (/api/docs/) and ReDoc (/api/redoc/) from our static files (whitenoise
+# serves them: from the apps' folders with DEBUG, from STATIC_ROOT after collectstatic without it).
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS["SWAGGER_UI_DIST"] = "SIDECAR"
+SPECTACULAR_SETTINGS["SWAGGER_UI_FAVICON_HREF"] = "SIDECAR"
+SPECTACULAR_SETTINGS["REDOC_DIST"] = "SIDECAR"
+# No call to the public validator (validator.swagger.io) from the docs page.
+SPECTACULAR_SETTINGS["SWAGGER_UI_SETTINGS"] = {"deepLinking": True, "validatorUrl": None}
+# The schema documents the boundary's answers (413, 400, 404, 500) on every operation, in its dialect.
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    *SPECTACULAR_SETTINGS.get("POSTPROCESSING_HOOKS", ["drf_spectacular.hooks.postprocess_schema_enums"]),
+    "config.api.schema_hooks.document_boundary_errors",
+]
+# --- end API boundary ---

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.api.exception_handler import api_not_found
 from config.health import healthz
@@ -20,6 +20,7 @@ urlpatterns = [
     path("ccagent/v1/", include("appeasements.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("", include("config.site_urls")),
     # Last: any other URL under an API prefix is a JSON 404 in the dialect's body, DEBUG or not.
     re_path(r"^(api|api-order|ccagent)/", api_not_found),

@@ -12,14 +12,22 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from config import dashboard
-from config.admin_mixins import GrowingTableAdmin, OnceForm, ServiceFSMAdminMixin, SimpleHistoryAdmin, submit_once
+from config.admin_mixins import (
+    GrowingTableAdmin,
+    OnceForm,
+    ServiceFSMAdminMixin,
+    SimpleHistoryAdmin,
+    object_or_404,
+    pk_from_url,
+    submit_once,
+)
 from config.errors import DomainError
 from config.history import created_via
 from config.history import who as history_who
@@ -382,15 +390,25 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
             rows = rows.order_by("created_at", "id")
         table = format_html_join(
             "",
-            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (r.refund_id, r.amount, r.currency, r.source, r.status, r.created_at.strftime("%Y-%m-%d %H:%M"))
+                (
+                    r.refund_id,
+                    r.amount,
+                    r.currency,
+                    r.source,
+                    r.status,
+                    # set only when the processor refused it (failed: nothing paid, the amount refundable again)
+                    r.failure_reason,
+                    r.created_at.strftime("%Y-%m-%d %H:%M"),
+                )
                 for r in rows
             ),
         )
         paid, refunded = order_money(obj.order)
         return format_html(
-            "<table><tr><th>Refund</th><th>Amount</th><th>Source</th><th>Status</th><th>When</th></tr>{}</table>"
+            "<table><tr><th>Refund</th><th>Amount</th><th>Source</th><th>Status</th><th>Failure reason</th>"
+            "<th>When</th></tr>{}</table>"
             "<p>Order refundable: {} {} &nbsp; <a class='button' href='{}'>Refund through the ledger</a></p>",
             table,
             max(paid - refunded, Decimal("0.00")),
@@ -496,7 +514,8 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
         return f"Issue {result.issue.issue_id} is now {result.issue.get_status_display().lower()}."
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        page = issue_page(int(object_id)) if str(object_id).isdigit() else None
+        pk = pk_from_url(self.model, object_id)  # None for "abc" or an id past the column: no such issue
+        page = issue_page(pk) if pk is not None else None
         if page is not None and request.method in ("GET", "HEAD"):
             # The object is read once per GET (ServiceFSMAdminMixin.get_object): the refunds table reuses the
             # timeline's refunds. A POST's form gets its own object, and its refunds field reads them itself.
@@ -548,7 +567,13 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
         """The managers' dashboard: aggregates only, charts rendered as SVG on the server."""
         if not (is_manager(request.user) or request.user.is_superuser):
             raise PermissionDenied
-        rng = dashboard.DateRange.parse(request.GET.get("start"), request.GET.get("end"))
+        today = timezone.localdate()
+        try:
+            rng = dashboard.DateRange.parse(request.GET.get("start"), request.GET.get("end"), today=today)
+            range_error = None
+        except dashboard.DateRangeError as err:  # the page, with the default range and what the form allows
+            rng = dashboard.DateRange.default(today=today)
+            range_error = err
         data = dashboard.dashboard_data(rng)
         metrics = data["metrics"]
         context = {
@@ -560,6 +585,9 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
             "charts": dashboard.charts(data),
             "satisfaction_rate": dashboard.rate(metrics["satisfaction"]["rate"]),
             "breach_rate": dashboard.rate(metrics["sla"]["rate"]),
+            "range_error": range_error,
+            "earliest_day": dashboard.EARLIEST,
+            "latest_day": dashboard.latest_day(today),
             "presets": [
                 (label, (rng.end - timedelta(days=days - 1)).isoformat(), rng.end.isoformat())
                 for label, days in (("7 days", 7), ("30 days", 30), ("90 days", 90), ("1 year", 365))
@@ -568,7 +596,7 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
         return TemplateResponse(request, "admin/issues/dashboard.html", context)
 
     def refund_view(self, request, object_id):
-        issue = get_object_or_404(OrderIssue.objects.select_related("order"), pk=object_id)
+        issue = object_or_404(OrderIssue.objects.select_related("order"), object_id)
         if not (self.has_change_permission(request, issue) and request.user.has_perm("orders.add_refund")):
             messages.error(request, "You do not have permission to refund.")
             return redirect("admin:issues_orderissue_change", issue.pk)

@@ -395,6 +395,7 @@ class NotificationKind(models.TextChoices):
     APPEASEMENT_REQUESTED = "appeasement_requested", "Appeasement approval requested"
     APPEASEMENT_SUBMITTED = "appeasement_submitted", "Appeasement submitted"
     CUSTOMER_APPEASEMENT = "customer_appeasement", "Goodwill credit (to the customer)"
+    REFUND_FAILED = "refund_failed", "Refund failed at the processor"
 
 
 class Notification(models.Model):

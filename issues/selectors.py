@@ -39,6 +39,22 @@ def issue_detail() -> QuerySet[OrderIssue]:
     )
 
 
+def issue_refunds(issue: OrderIssue) -> list[Refund]:
+    """The issue's ledger refunds (those recorded for it), oldest first, with who asked for and who approved each:
+    one query, whatever their number. The API's ``refunds`` list of the issue detail and history."""
+    return list(
+        Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id=issue.issue_id, order_id=issue.order_id)
+        .select_related("requested_by", "approved_by")
+        .order_by("created_at", "id")
+    )
+
+
+def with_refunds(issue: OrderIssue) -> OrderIssue:
+    """``issue`` with its refunds read (``issue.refund_rows``), for ``IssueDetailOutput``."""
+    issue.refund_rows = issue_refunds(issue)
+    return issue
+
+
 def follow_up_due_q(now: datetime | None = None) -> Q:
     return Q(follow_up_required=True, follow_up_date__lte=now or timezone.now())
 
@@ -158,7 +174,8 @@ def issue_page(issue_pk: int) -> IssuePage:
         text = f"Refund {refund.refund_id}: {refund.amount} {refund.currency} ({refund.source}, {refund.status})"
         if refund.approved_by_id:
             text += f", approved by {refund.approved_by.username}"
-        events.append(_event(refund.created_at, who, "refund", text))
+        failed = f"Failed at the processor: {refund.failure_reason}" if refund.status == RefundStatus.FAILED else ""
+        events.append(_event(refund.created_at, who, "refund", text, failed))
     approvals = list(
         ApprovalRequest.objects.filter(issue_id=issue_pk)
         .select_related("requested_by", "decided_by")

@@ -447,11 +447,23 @@ def issue_update(
 
     issue_fields = [f for f in updated if f not in ("notes", "refund_amount", "refund_source")]
     responded = sla.finish(issue, now, responded="notes" in updated or "status" in updated, snapshot=sla_snapshot)
+    # What else the issue's representation shows (its notes, refunds, requests waiting) moves its revision too.
+    shown = [
+        what
+        for what, happened in (
+            ("note", "notes" in updated),
+            ("refund", refund is not None or refund_request is not None),
+            ("request", approval_kind is not None),
+        )
+        if happened
+    ]
     if issue_fields:
         reason = f"Status {previous_status} -> {issue.status}" if "status" in issue_fields else "Issue updated"
         _save_issue(issue, actor=actor, reason=f"{reason}: {', '.join(issue_fields)}")
     elif responded:
         _save_issue(issue, actor=actor, reason="First response")
+    elif shown:
+        _save_issue(issue, actor=actor, reason=f"Added: {', '.join(shown)}")
 
     approval = None
     if approval_kind is not None:
@@ -596,14 +608,15 @@ def issue_note_add(
         raise ValidationFailed.single("notes", "Cannot be empty")
     if len(body) > NOTES_MAX:
         raise ValidationFailed.single("notes", f"Must be at most {NOTES_MAX} characters")
-    note = _add_note(issue=issue, actor=actor, body=body, kind=kind, channel=channel)
-    if issue.first_response_at is None:  # the first note after opening is the first response (SLA)
-        locked = OrderIssue.objects.select_for_update(of=("self",)).get(pk=issue.pk)
-        if locked.first_response_at is None:
-            now = timezone.now()
-            if sla.finish(locked, now, responded=True, snapshot=sla.begin(locked, now)):
-                _save_issue(locked, actor=actor, reason="First response")
-                issue.first_response_at = locked.first_response_at
+    locked = OrderIssue.objects.select_for_update(of=("self",)).get(pk=issue.pk)
+    note = _add_note(issue=locked, actor=actor, body=body, kind=kind, channel=channel)
+    reason = "Note added"  # the notes are part of the issue's representation: its revision (ETag) moves
+    if locked.first_response_at is None:  # the first note after opening is the first response (SLA)
+        now = timezone.now()
+        if sla.finish(locked, now, responded=True, snapshot=sla.begin(locked, now)):
+            reason = "First response"
+    _save_issue(locked, actor=actor, reason=reason)
+    issue.first_response_at, issue.revision = locked.first_response_at, locked.revision
     return note
 
 
@@ -671,6 +684,10 @@ def approval_decide(*, approval_id: str, actor, approve: bool, note: str) -> App
             issue, actor=actor, reason=f"Status {previous} -> {issue.status}: {approval.kind} {approval.approval_id}"
         )
         event_emit("issue.status_changed", issue, extra={"from": previous, "to": issue.status})
+    elif issue is not None and approval.target_type == ISSUE_TARGET:
+        # its requests waiting (and the decision's note) are part of the issue's representation (an appeasement's
+        # handler notes the issue itself, which moves it)
+        _save_issue(issue, actor=actor, reason=f"Request {approval.approval_id} decided")
     if approve:
         approval.approve(by=actor, note=note)
     else:
@@ -716,6 +733,9 @@ def approval_cancel(*, approval_id: str, actor, note: str = "") -> ApprovalReque
         raise PermissionDenied("Only the requester or a manager can cancel a request")
     approval.cancel(by=actor, note=note)
     save_with_history(approval, actor=actor, reason="Request cancelled")
+    if approval.issue_id is not None:  # it leaves the issue's requests waiting: the issue's revision moves
+        issue = OrderIssue.objects.select_for_update(of=("self",)).get(pk=approval.issue_id)
+        _save_issue(issue, actor=actor, reason=f"Request {approval.approval_id} cancelled")
     return approval
 
 

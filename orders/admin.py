@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count, Sum
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -23,6 +23,7 @@ from config.admin_mixins import (
     ReadOnlyInline,
     ServiceFSMAdminMixin,
     SimpleHistoryAdmin,
+    object_or_404,
     submit_once,
 )
 from config.errors import DomainError
@@ -324,9 +325,17 @@ class OrderAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
         return []  # the service writes the history row with its own reason; no admin LogEntry noise
 
     def apply_transition(self, request, obj, transition_name, form_data):
-        services.order_transition(
+        order = services.order_transition(
             order=obj, actor=request.user, transition=transition_name, reason=f"Admin: {transition_name}"
         )
+        refunds = selectors.cancellation_refunds(order) if transition_name == "cancel" else []
+        if refunds:
+            total = sum((r.amount for r in refunds), Decimal("0"))
+            messages.info(
+                request,
+                f"Cancelling gave back {total} {order.currency} to the customer's payments "
+                f"({', '.join(r.refund_id for r in refunds)}); the refunds are shown below.",
+            )
 
     def get_urls(self):
         return [
@@ -335,7 +344,7 @@ class OrderAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
         ]
 
     def refund_view(self, request, object_id):
-        order = get_object_or_404(Order, pk=object_id)
+        order = object_or_404(Order.objects.all(), object_id)  # "abc" or an id past the column: 404, not 500
         if not request.user.has_perm("orders.add_refund"):
             messages.error(request, "You do not have permission to refund.")
             return redirect("admin:orders_order_change", order.pk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from decimal import Decimal
 
@@ -22,6 +23,30 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 
 def default_account() -> str:
     return settings.DEFAULT_ACCOUNT_ID
+
+
+def new_object_id() -> str:
+    """24 hex characters, generated once per row: the shape of the fabric API's ``_id``/``id`` (a Mongo ObjectId)."""
+    return secrets.token_hex(12)
+
+
+LIST_MAX = 100  # most entries in a free-form list (tags, events, attributes) and promotions per item or ship-to
+
+
+class PhoneKind(models.TextChoices):
+    """``customerPhone.kind`` / ``address.phone.kind`` of the fabric order (seed 002: ``mobile``)."""
+
+    MOBILE = "mobile", "Mobile"
+    HOME = "home", "Home"
+    WORK = "work", "Work"
+    OTHER = "other", "Other"
+
+
+class WeightUnit(models.TextChoices):
+    LB = "lb", "Pounds"
+    OZ = "oz", "Ounces"
+    KG = "kg", "Kilograms"
+    G = "g", "Grams"
 
 
 class Category(models.Model):
@@ -52,6 +77,12 @@ MODIFIABLE_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.ACCEPTED, OrderSta
 RETURNABLE_ORDER_STATUSES = (OrderStatus.COMPLETED, OrderStatus.PARTIALLY_RETURNED)
 
 
+def not_shipped(order: Order) -> bool:
+    """The cancel transition's condition: nothing of the order has left the warehouse (every cancel route, the
+    back-office status ``PATCH``, the fabric cancel and the admin button, asks it; cancelling refunds the order)."""
+    return not order.has_shipped()
+
+
 class Order(ConcurrentTransitionMixin, models.Model):
     order_id = models.CharField(max_length=40, unique=True, default=new_order_id, editable=False)
     account = models.CharField(max_length=24, default=default_account, db_index=True)
@@ -71,6 +102,42 @@ class Order(ConcurrentTransitionMixin, models.Model):
     ship_to_state = models.CharField(max_length=100, blank=True)
     ship_to_zip_code = models.CharField(max_length=20, blank=True)
     ship_to_country = models.CharField(max_length=60, blank=True)
+
+    # Seed 002's order, whole (issue 21). The order is one fabric document: ``object_id`` is its ``_id``.
+    object_id = models.CharField(
+        max_length=24,
+        unique=True,
+        default=new_object_id,
+        editable=False,
+        help_text="The fabric API's _id: 24 hex characters, generated once.",
+    )
+    customer_middle_name = models.CharField(max_length=100, blank=True)
+    customer_phone_kind = models.CharField(max_length=16, choices=PhoneKind.choices, blank=True)
+    # The ship-to group (the fabric ``shipTo[0]``): our orders ship to one address, priced and taxed here.
+    ship_to_object_id = models.CharField(
+        max_length=24, default=new_object_id, editable=False, help_text="The ship-to's fabric _id."
+    )
+    ship_to_is_validated = models.BooleanField(default=False, help_text="The address was validated.")
+    ship_to_price = models.DecimalField(
+        **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)], help_text="Shipping price, before tax."
+    )
+    ship_to_estimated_tax = models.DecimalField(
+        **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)], help_text="Tax on shipping (in the totals)."
+    )
+    ship_to_committed_tax = models.DecimalField(
+        **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)], help_text="Tax on shipping committed (invoiced)."
+    )
+    ship_to_tax_code = models.CharField(max_length=20, blank=True)
+    ship_to_carrier = models.CharField(max_length=60, blank=True, help_text="The carrier the customer chose.")
+    ship_to_method = models.CharField(max_length=60, blank=True, help_text="Shipping method, e.g. Express.")
+    ship_to_method_id = models.CharField(max_length=40, blank=True)
+    ship_to_promised_delivery_date = models.DateTimeField(null=True, blank=True)
+    ship_to_instructions = models.TextField(max_length=500, blank=True, help_text="Delivery instructions.")
+    # Genuinely free-form lists: the fabric contract types their entries as <any> (labels, event records and
+    # key/value attributes of other systems), so they are kept as given, bounded to LIST_MAX entries.
+    tags = models.JSONField(default=list, blank=True, help_text="Free-form labels (at most 100).")
+    events = models.JSONField(default=list, blank=True, help_text="Free-form event records (at most 100).")
+    attributes = models.JSONField(default=list, blank=True, help_text="Free-form attributes (at most 100).")
 
     subtotal = models.DecimalField(**MONEY, default=ZERO, editable=False)
     tax_total = models.DecimalField(**MONEY, default=ZERO, editable=False)
@@ -143,10 +210,18 @@ class Order(ConcurrentTransitionMixin, models.Model):
         source=list(MODIFIABLE_ORDER_STATUSES),
         target=OrderStatus.CANCELED,
         permission="orders.change_order",
+        conditions=[not_shipped],
         custom={"label": "Cancel"},
     )
     def cancel(self) -> None:
-        """The order is canceled before completion."""
+        """The order is canceled before completion, and before anything of it shipped."""
+
+    def has_shipped(self) -> bool:
+        """Whether a shipment of the order left the warehouse (shipped, in transit or delivered, or with a shipped
+        date)."""
+        return self.shipments.filter(
+            models.Q(status__in=SHIPPED_SHIPMENT_STATUSES) | models.Q(shipped_date__isnull=False)
+        ).exists()
 
     # Returns (issue 5): only ``returns.services`` calls these, after recording the Return.
     @transition(
@@ -186,6 +261,20 @@ class OrderItem(models.Model):
     tax = models.DecimalField(**MONEY, default=ZERO)
     special_instructions = models.TextField(max_length=500, blank=True)
     preparation_notes = models.TextField(max_length=1000, blank=True)
+    # Seed 002 (issue 21): the item's fabric data.
+    item_group = models.CharField(
+        max_length=100, blank=True, help_text="The item's fabric group, besides its category (e.g. Group1)."
+    )
+    tax_code = models.CharField(max_length=20, blank=True)
+    weight = models.DecimalField(
+        max_digits=10, decimal_places=3, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
+    )
+    weight_unit = models.CharField(max_length=2, choices=WeightUnit.choices, blank=True)
+    reserved_location = models.CharField(
+        max_length=64, blank=True, help_text="The location whose stock is reserved for this line."
+    )
+    # Free-form like the order's (the contract types them <any>): kept as given, at most LIST_MAX entries.
+    attributes = models.JSONField(default=list, blank=True, help_text="Free-form attributes (at most 100).")
     revision = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -224,6 +313,35 @@ class Payment(models.Model):
     amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CAPTURED)
+    # Seed 002 (issue 21): the payment's fabric data.
+    payment_kind = models.CharField(max_length=40, blank=True, help_text="e.g. Default payment")
+    card_last_four = models.CharField(max_length=4, blank=True, help_text="The card's last four digits.")
+    token_reference = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The payment processor's token for this payment (a reference, never a card).",
+    )
+    conversion_rate = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0.000001"))],
+        help_text="Currency conversion rate applied to the payment (1: none).",
+    )
+    # The billing address of this payment (``billToAddress``); empty when the payment has none.
+    bill_to_first_name = models.CharField(max_length=100, blank=True)
+    bill_to_middle_name = models.CharField(max_length=100, blank=True)
+    bill_to_last_name = models.CharField(max_length=100, blank=True)
+    bill_to_email = models.EmailField(blank=True)
+    bill_to_phone = models.CharField(max_length=32, blank=True)
+    bill_to_phone_kind = models.CharField(max_length=16, choices=PhoneKind.choices, blank=True)
+    bill_to_street1 = models.CharField(max_length=200, blank=True)
+    bill_to_street2 = models.CharField(max_length=200, blank=True)
+    bill_to_city = models.CharField(max_length=100, blank=True)
+    bill_to_state = models.CharField(max_length=100, blank=True)
+    bill_to_zip_code = models.CharField(max_length=20, blank=True)
+    bill_to_country = models.CharField(max_length=60, blank=True)
+    bill_to_is_validated = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     history = HistoricalRecords()
 
@@ -246,12 +364,21 @@ class ShipmentStatus(models.TextChoices):
     RETURNED = "returned", "Returned"
 
 
+SHIPPED_SHIPMENT_STATUSES = (ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELIVERED)
+
+
 class Shipment(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
     carrier = models.CharField(max_length=60)
     tracking_number = models.CharField(max_length=100, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=ShipmentStatus.choices, default=ShipmentStatus.PENDING)
     shipped_date = models.DateTimeField(null=True, blank=True)
+    # Seed 002 (issue 21).
+    object_id = models.CharField(
+        max_length=24, default=new_object_id, editable=False, help_text="The shipment's fabric _id."
+    )
+    carrier_url = models.URLField(max_length=500, blank=True, help_text="The carrier's tracking page.")
+    delivered_date = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     history = HistoricalRecords()
 
@@ -260,6 +387,54 @@ class Shipment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}".strip()
+
+
+class ShipmentLine(models.Model):
+    """What a shipment carried: a quantity of one of its order's items (the fabric ``shipments[].lineItems``)."""
+
+    # indexed by the unique constraint below (shipment first)
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    order_item = models.ForeignKey(OrderItem, on_delete=models.CASCADE, related_name="shipment_lines")
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    object_id = models.CharField(max_length=24, default=new_object_id, editable=False, help_text="Its fabric _id.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["shipment_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "order_item"], name="shipmentline_unique_item"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="shipmentline_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id}: {self.quantity} x {self.order_item_id}"
+
+
+class Promotion(models.Model):
+    """A promotion applied to an order: to one of its items, or (no item) to its ship-to, i.e. its shipping.
+
+    The fabric ``items[].promosApplied`` and ``shipTo[].promosApplied`` (``{"name": ...}``).
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="promotions")
+    order_item = models.ForeignKey(
+        OrderItem,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="promotions",
+        help_text="Empty: the promotion applies to the shipping (the ship-to).",
+    )
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order_id", "id"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class RefundSource(models.TextChoices):
@@ -274,6 +449,7 @@ class RefundCause(models.TextChoices):
     ISSUE = "issue", "Order issue"
     APPEASEMENT = "appeasement", "Appeasement"
     RETURN = "return", "Return"
+    CANCELLATION = "cancellation", "Order cancellation"
 
 
 class RefundStatus(models.TextChoices):

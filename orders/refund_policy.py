@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, Q, Sum
 
 from config.permissions import AGENT, AGENT_GROUP, MANAGER, MANAGER_GROUP, SERVICE, SERVICE_GROUP
-from orders.models import ZERO, Order, Refund, RefundLimit, RefundStatus
+from orders.models import ZERO, Order, Refund, RefundCause, RefundLimit, RefundStatus
 
 CENT = Decimal("0.01")
 
@@ -68,10 +68,12 @@ def refund_limit(employee) -> Decimal | None:
 
 
 def refunded_on_own_authority(order: Order, employee) -> Decimal:
-    """What the employee refunded on the order within their own limit (not failed, not approved by a manager)."""
+    """What the employee refunded on the order within their own limit (not failed, not approved by a manager, not
+    given back by cancelling the order: a cancellation returns what was paid and is no goodwill)."""
     total = (
         Refund.objects.filter(order=order, requested_by=employee, approved_by__isnull=True)
         .exclude(status=RefundStatus.FAILED)
+        .exclude(cause_type=RefundCause.CANCELLATION)
         .aggregate(total=Sum("amount"))["total"]
     )
     return (total or ZERO).quantize(CENT)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from orders.models import (
     ZERO,
     Order,
     OrderItem,
+    OrderStatus,
     Payment,
     PaymentStatus,
     Refund,
+    RefundCause,
     RefundStatus,
 )
 
@@ -69,3 +71,22 @@ def order_money(order: Order) -> tuple[Decimal, Decimal]:
     )
     paid, refunded = totals or (ZERO, ZERO)
     return Decimal(paid).quantize(CENT), Decimal(refunded).quantize(CENT)
+
+
+def cancellation_refunds(order: Order) -> list[Refund]:
+    """The refunds cancelling ``order`` made (none unless it is cancelled), oldest first."""
+    if order.status != OrderStatus.CANCELED:
+        return []
+    return list(order.refunds.filter(cause_type=RefundCause.CANCELLATION).order_by("created_at", "pk"))
+
+
+def payments_left(order: Order) -> list[tuple[Payment, Decimal]]:
+    """The order's captured payments that can still be refunded to, oldest first, each with what it has left: what
+    it captured minus the non-failed refunds made to it. (The order as a whole may have less left: refunds made to
+    no payment count against the order only; ``order_money`` says what.)"""
+    payments = (
+        Payment.objects.filter(order=order, status=PaymentStatus.CAPTURED)
+        .annotate(refunded=Sum("refunds__amount", filter=~Q(refunds__status=RefundStatus.FAILED), default=ZERO))
+        .order_by("id")
+    )
+    return [(payment, payment.amount - payment.refunded) for payment in payments if payment.amount > payment.refunded]

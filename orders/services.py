@@ -27,6 +27,7 @@ from config.errors import (
 from config.history import save_with_history, stamp
 from config.tasks import enqueue_after_commit
 from orders.models import (
+    MODIFIABLE_ORDER_STATUSES,
     ZERO,
     Category,
     Order,
@@ -41,7 +42,7 @@ from orders.models import (
     Shipment,
 )
 from orders.refund_policy import LimitBreach, limit_breach
-from orders.selectors import order_money
+from orders.selectors import order_money, payments_left
 from webhooks.services import event_emit
 
 logger = logging.getLogger(__name__)
@@ -61,13 +62,24 @@ def order_get(order_id: str, *, for_update: bool = False) -> Order:
 
 @transaction.atomic
 def order_create(*, actor, data: dict[str, Any]) -> Order:
-    """Create an order with its items, payments and shipments. Totals are computed here."""
+    """Create an order with its items, payments, shipments (with what each carried) and promotions.
+
+    Totals are computed here: the items, plus the ship-to's shipping price and its estimated tax (seed 002's
+    ``shipTo[].price`` / ``estimatedTax``), so a payment may cover the shipping too.
+    """
+    from simple_history.utils import bulk_create_with_history
+
+    from config.history import via_of
+    from orders.models import Promotion, ShipmentLine
+
     order_id = data.get("order_id")
     if order_id and Order.objects.filter(order_id=order_id).exists():
         raise Duplicate("An order with this order_id already exists", field="order_id", provided_value=order_id)
 
     currency = data.get("currency") or "USD"
     items = data["items"]
+    ship_to = data.get("ship_to") or {}
+    shipments = data.get("shipments", [])
     problems: list[dict[str, str]] = []
     names = [i["store_item_name"].strip().casefold() for i in items]
     for index, name in enumerate(names):
@@ -81,16 +93,40 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
             raise InvalidFieldValue(f"items[{index}].store_item_category", item["store_item_category"])
         if item.get("discount", ZERO) > item["quantity"] * item["unit_price"]:
             problems.append({"field": f"items[{index}].discount", "error": "Cannot exceed quantity x unit_price"})
+        if (item.get("weight") is None) != (not item.get("weight_unit")):
+            problems.append(
+                {"field": f"items[{index}].weight_unit", "error": "A weight needs its unit, a unit its weight"}
+            )
     for index, payment in enumerate(data.get("payments", [])):
         if payment.get("currency", currency) != currency:
             problems.append({"field": f"payments[{index}].currency", "error": f"Must be the order currency {currency}"})
     group_ids = [p["payment_group_id"] for p in data.get("payments", [])]
     if len(group_ids) != len(set(group_ids)):
         problems.append({"field": "payments", "error": "payment_group_id must be unique within the order"})
+    shipped: dict[int, int] = {}  # line number -> quantity the shipments carry
+    for s_index, shipment in enumerate(shipments):
+        shipped_date, delivered_date = shipment.get("shipped_date"), shipment.get("delivered_date")
+        if delivered_date and (not shipped_date or delivered_date < shipped_date):
+            problems.append({"field": f"shipments[{s_index}].delivered_date", "error": "Cannot be before shipped_date"})
+        seen: set[int] = set()
+        for l_index, line in enumerate(shipment.get("line_items", [])):
+            field, number = f"shipments[{s_index}].line_items[{l_index}].line_number", line["line_number"]
+            if number > len(items):
+                problems.append({"field": field, "error": f"The order has lines 1 to {len(items)}"})
+            elif number in seen:
+                problems.append({"field": field, "error": "A line appears once per shipment"})
+            else:
+                seen.add(number)
+                shipped[number] = shipped.get(number, 0) + line["quantity"]
+    for number, quantity in sorted(shipped.items()):
+        ordered = items[number - 1]["quantity"]
+        if quantity > ordered:
+            problems.append({"field": "shipments", "error": f"Line {number}: {quantity} shipped, {ordered} ordered"})
 
     subtotal = sum((i["quantity"] * i["unit_price"] - i.get("discount", ZERO) for i in items), ZERO)
-    tax_total = sum((i.get("tax", ZERO) for i in items), ZERO)
-    order_total = (subtotal + tax_total).quantize(CENT)
+    shipping, shipping_tax = ship_to.get("price", ZERO), ship_to.get("estimated_tax", ZERO)
+    tax_total = sum((i.get("tax", ZERO) for i in items), ZERO) + shipping_tax
+    order_total = (subtotal + shipping + tax_total).quantize(CENT)
     paid = sum((p["amount"] for p in data.get("payments", [])), ZERO)
     if paid > order_total:
         problems.append({"field": "payments", "error": f"Payments ({paid}) exceed the order total ({order_total})"})
@@ -98,20 +134,34 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
         raise ValidationFailed(problems)
 
     customer = data.get("customer") or {}
-    ship_to = data.get("ship_to") or {}
     order = Order(
         currency=currency,
         customer_id=customer.get("customer_id", ""),
         customer_first_name=customer.get("first_name", ""),
+        customer_middle_name=customer.get("middle_name", ""),
         customer_last_name=customer.get("last_name", ""),
         customer_email=customer.get("email", ""),
         customer_phone=customer.get("phone", ""),
+        customer_phone_kind=customer.get("phone_kind", ""),
         ship_to_street1=ship_to.get("street1", ""),
         ship_to_street2=ship_to.get("street2", ""),
         ship_to_city=ship_to.get("city", ""),
         ship_to_state=ship_to.get("state", ""),
         ship_to_zip_code=ship_to.get("zip_code", ""),
         ship_to_country=ship_to.get("country", ""),
+        ship_to_is_validated=ship_to.get("is_validated", False),
+        ship_to_price=shipping,
+        ship_to_estimated_tax=shipping_tax,
+        ship_to_committed_tax=ship_to.get("committed_tax", ZERO),
+        ship_to_tax_code=ship_to.get("tax_code", ""),
+        ship_to_carrier=ship_to.get("carrier", ""),
+        ship_to_method=ship_to.get("method", ""),
+        ship_to_method_id=ship_to.get("method_id", ""),
+        ship_to_promised_delivery_date=ship_to.get("promised_delivery_date"),
+        ship_to_instructions=ship_to.get("instructions", ""),
+        tags=data.get("tags", []),
+        events=data.get("events", []),
+        attributes=data.get("attributes", []),
         subtotal=subtotal.quantize(CENT),
         tax_total=tax_total.quantize(CENT),
         order_total=order_total,
@@ -132,28 +182,36 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
             "An order with this order_id already exists", field="order_id", provided_value=order_id
         ) from exc
 
+    promotions = [Promotion(order=order, name=p["name"]) for p in ship_to.get("promotions", [])]
+    lines: list[OrderItem] = []
     for line_number, item in enumerate(items, start=1):
-        save_with_history(
-            OrderItem(
-                order=order,
-                line_number=line_number,
-                sku=item["sku"],
-                item_id=item.get("item_id", ""),
-                store_item_name=item["store_item_name"].strip(),
-                store_item_description=item.get("store_item_description", ""),
-                category=categories[item["store_item_category"]],
-                store_item_size=item.get("store_item_size", ""),
-                quantity=item["quantity"],
-                unit_price=item["unit_price"],
-                discount=item.get("discount", ZERO),
-                tax=item.get("tax", ZERO),
-                special_instructions=item.get("special_instructions", ""),
-                preparation_notes=item.get("preparation_notes", ""),
-            ),
-            actor=actor,
-            reason="Order created",
+        line = OrderItem(
+            order=order,
+            line_number=line_number,
+            sku=item["sku"],
+            item_id=item.get("item_id", ""),
+            store_item_name=item["store_item_name"].strip(),
+            store_item_description=item.get("store_item_description", ""),
+            category=categories[item["store_item_category"]],
+            store_item_size=item.get("store_item_size", ""),
+            quantity=item["quantity"],
+            unit_price=item["unit_price"],
+            discount=item.get("discount", ZERO),
+            tax=item.get("tax", ZERO),
+            special_instructions=item.get("special_instructions", ""),
+            preparation_notes=item.get("preparation_notes", ""),
+            item_group=item.get("group", ""),
+            tax_code=item.get("tax_code", ""),
+            weight=item.get("weight"),
+            weight_unit=item.get("weight_unit", ""),
+            reserved_location=item.get("reserved_location", ""),
+            attributes=item.get("attributes", []),
         )
+        save_with_history(line, actor=actor, reason="Order created")
+        lines.append(line)
+        promotions += [Promotion(order=order, order_item=line, name=p["name"]) for p in item.get("promotions", [])]
     for payment in data.get("payments", []):
+        bill_to = payment.get("bill_to") or {}
         save_with_history(
             Payment(
                 order=order,
@@ -162,12 +220,29 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
                 amount=payment["amount"],
                 currency=payment.get("currency", currency),
                 status=payment.get("status", "captured"),
+                payment_kind=payment.get("kind", ""),
+                card_last_four=payment.get("card_last_four", ""),
+                token_reference=payment.get("token_reference", ""),
+                conversion_rate=payment.get("conversion_rate", Decimal("1")),
+                **{f"bill_to_{key}": value for key, value in bill_to.items()},
             ),
             actor=actor,
             reason="Order created",
         )
-    for shipment in data.get("shipments", []):
-        save_with_history(Shipment(order=order, **shipment), actor=actor, reason="Order created")
+    shipment_lines: list = []
+    for shipment in shipments:
+        row = Shipment(order=order, **{key: value for key, value in shipment.items() if key != "line_items"})
+        save_with_history(row, actor=actor, reason="Order created")
+        shipment_lines += [
+            ShipmentLine(shipment=row, order_item=lines[line["line_number"] - 1], quantity=line["quantity"])
+            for line in shipment.get("line_items", [])
+        ]
+    # Promotions (up to 100 per item) and shipment lines: one statement each, each row with its history row.
+    for model, rows in ((Promotion, promotions), (ShipmentLine, shipment_lines)):
+        for row in rows:
+            stamp(row, actor=actor, reason="Order created")
+        if rows:
+            bulk_create_with_history(rows, model, custom_historical_attrs={"history_via": via_of(actor)})
     event_emit("order.created", order)
     return order
 
@@ -189,8 +264,11 @@ def order_change_status(*, order_id: str, actor, status: str, reason: str = "") 
     previous = order.status
     transitions = [t for t in _manual_transitions(order) if t.target == status]
     if not transitions:
+        shipped = status == OrderStatus.CANCELED and order.status in MODIFIABLE_ORDER_STATUSES and order.has_shipped()
         raise InvalidStatusTransition(
-            f"Cannot move an order from {previous} to {status}",
+            "A shipped order cannot be cancelled: record a return once it is delivered"
+            if shipped
+            else f"Cannot move an order from {previous} to {status}",
             current_status=previous,
             requested_status=status,
             allowed_transitions=order_allowed_statuses(order),
@@ -220,6 +298,16 @@ def order_transition(*, order: Order, actor, transition: str, reason: str = "") 
     return _order_apply_transition(order=order, actor=actor, name=transition, reason=reason)
 
 
+def order_touch(order: Order, *, actor, reason: str) -> None:
+    """What the order's representation shows changed (an item, a refund): its revision, the ETag, moves.
+    ``order`` is the row locked by the caller."""
+    order.revision += 1
+    try:
+        save_with_history(order, actor=actor, reason=reason, update_fields=["revision", "updated_at"])
+    except ConcurrentTransition as exc:
+        raise ConcurrentUpdate() from exc
+
+
 def _order_apply_transition(*, order: Order, actor, name: str, reason: str) -> Order:
     previous = order.status
     try:
@@ -235,7 +323,48 @@ def _order_apply_transition(*, order: Order, actor, name: str, reason: str) -> O
         raise ConcurrentUpdate() from exc
     if order.status == OrderStatus.CANCELED:
         event_emit("order.cancelled", order, extra={"from": previous, "to": order.status})
+        order_cancel_refunds(order, actor=actor, reason=reason)
     return order
+
+
+def order_cancel_refunds(order: Order, *, actor, reason: str = "") -> list[Refund]:
+    """A cancelled order gives back what is still refundable, one refund per captured payment (to the payment, cause
+    ``cancellation``), in the caller's transaction with ``order`` locked: every cancel route (back-office PATCH,
+    fabric cancel, admin button) moves the order through :func:`_order_apply_transition`, which calls this.
+
+    The ledger's rules apply (:func:`refund_checked`: never more than the order's payments captured minus its
+    non-failed refunds, refunds made without a payment counted first); no refund limit does: giving back the
+    price of an order that will never ship is no goodwill, and who cancels may cancel. A payment's share is what
+    it captured minus the non-failed refunds made to it.
+    """
+    paid, refunded = order_money(order)
+    left = paid - refunded
+    refunds: list[Refund] = []
+    if left <= ZERO:
+        return refunds
+    why = f"Order cancelled{': ' + reason if reason else ''}"
+    for payment, payment_left in payments_left(order):
+        share = min(payment_left, left)
+        if share <= ZERO:
+            break
+        amount = refund_checked(order=order, amount=share, source=RefundSource.MERCHANT, payment=payment)
+        refunds.append(
+            _refund_write(
+                order=order,
+                actor=actor,
+                amount=amount,
+                source=RefundSource.MERCHANT,
+                cause_type=RefundCause.CANCELLATION,
+                cause_id=order.order_id,
+                reason=why,
+                payment=payment,
+                requested_by=actor,
+                approved_by=None,
+                touch=False,  # the cancellation's own save moved the revision
+            )
+        )
+        left -= amount
+    return refunds
 
 
 # --------------------------------------------------------------------------- order items
@@ -334,6 +463,7 @@ def order_item_update(*, order_id: str, order_item_id: str, actor, changes: dict
     if updated_fields:
         item.revision += 1
         save_with_history(item, actor=actor, reason=f"Item updated: {', '.join(updated_fields)}")
+        order_touch(order, actor=actor, reason=f"Item {item.line_number} updated")
         from orders.tasks import notify_fulfillment
 
         enqueue_after_commit(notify_fulfillment, str(item.order_item_id), updated_fields, actor.username)
@@ -409,6 +539,7 @@ def refund_record(
     currency: str | None = None,
     requested_by=None,
     approved_by=None,
+    touch: bool = True,
 ) -> Refund:
     """Record a refund: the only way money goes back to a customer.
 
@@ -417,6 +548,8 @@ def refund_record(
     ``requested_by`` the actor (or, when a manager ``approved_by`` records it, the employee who asked for it). An
     employee's refund over their refund limit is refused here too unless approved: to turn it into an approval
     request instead, call :func:`refund_within_limit`. Processing runs in a background task after commit.
+    ``touch=False``: the caller saved the order in this transaction already (a return's status move), so the
+    order's revision and history move once for the whole change.
     """
     outcome = _refund(
         order=order,
@@ -430,6 +563,7 @@ def refund_record(
         currency=currency,
         requested_by=requested_by if requested_by is not None else actor,
         approved_by=approved_by,
+        touch=touch,
     )
     if isinstance(outcome, LimitBreach):
         raise RefundProcessingError(
@@ -491,9 +625,21 @@ def _refund(
 
 
 def _refund_write(
-    *, order: Order, actor, amount, source, cause_type, cause_id, reason, payment, requested_by, approved_by
+    *,
+    order: Order,
+    actor,
+    amount,
+    source,
+    cause_type,
+    cause_id,
+    reason,
+    payment,
+    requested_by,
+    approved_by,
+    touch: bool = True,
 ) -> Refund:
-    """The ledger row, its history and event, and its processing after commit (every check done, order locked)."""
+    """The ledger row, its history and event, and its processing after commit (every check done, order locked).
+    ``touch``: move the order's revision (False when the caller's own save of the order already moved it)."""
     employee = requested_by if getattr(requested_by, "is_authenticated", False) else None
     refund = Refund(
         order=order,
@@ -515,6 +661,9 @@ def _refund_write(
     else:
         history_reason = f"Refund requested ({source})"
     save_with_history(refund, actor=actor, reason=history_reason)
+    if touch:
+        touched = f"Refund {refund.refund_id} recorded" if actor is not None else f"Refund {refund.refund_id}: {reason}"
+        order_touch(order, actor=actor, reason=touched)
     event_emit("refund.created", refund)
     from orders.tasks import process_refund
 
@@ -526,20 +675,93 @@ def refund_process(*, refund_pk: int) -> str:
     """Send a pending refund to its processor (background task). Returns the final status.
 
     Store credit completes at once. Other sources go through the configured processor; a failed
-    refund frees its amount on the order again.
+    refund frees its amount on the order again. The transaction that records the outcome also tells it
+    (:func:`_refund_outcome`): a ``refund.completed`` or ``refund.failed`` webhook event, and for a failure a
+    ``refund_failed`` notification.
     """
 
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().filter(pk=refund_pk).first()
+        refund = _refund_locked(refund_pk)
         if refund is None or refund.status != RefundStatus.PENDING:
             return refund.status if refund else "missing"
         if refund.source == RefundSource.STORE_CREDIT:
             refund.mark_completed(external_reference=f"store_credit_{refund.refund_id}")
             save_with_history(refund, actor=None, reason="Store credit issued")
+            _refund_outcome(refund)
             return refund.status
         refund.start_processing()
         save_with_history(refund, actor=None, reason="Sent to the refund processor")
+        order_touch(refund.order, actor=None, reason=f"Refund {refund.refund_id} processing")
     return _refund_send(refund_pk=refund_pk)
+
+
+def _refund_locked(refund_pk: int) -> Refund | None:
+    """The refund row locked, with its order (and requester) read along; None when there is no such refund.
+
+    The order row is locked first: every money write locks it before anything else, and so does ``event_emit``
+    (which the outcome calls), so a refund's status change never takes the two locks in the opposite order.
+    """
+    list(Order.objects.select_for_update(of=("self",)).filter(refunds__pk=refund_pk).values_list("pk", flat=True))
+    return (
+        Refund.objects.select_for_update(of=("self",))
+        .select_related("order", "requested_by")
+        .filter(pk=refund_pk)
+        .first()
+    )
+
+
+def _refund_outcome(refund: Refund) -> None:
+    """Tell a refund's final status, inside the transaction that records it (a rollback tells nothing).
+
+    Completed: the ``refund.completed`` event, nobody notified. Failed: the ``refund.failed`` event and a
+    ``refund_failed`` notification (:func:`_refund_failed_notify`). The events carry the refund as the REST API
+    shows it, with ``order_id`` (``webhooks.events``), as ``refund.created`` does.
+    """
+    # the order's representation lists its refunds with their status: its revision (ETag) moves (the order row is
+    # locked already, see _refund_locked; the issue's is not taken here, so an issue PATCH, which locks the issue
+    # then the order, never waits on a worker the other way round)
+    order_touch(refund.order, actor=None, reason=f"Refund {refund.refund_id} {refund.status}")
+    if refund.status == RefundStatus.COMPLETED:
+        event_emit("refund.completed", refund)
+    elif refund.status == RefundStatus.FAILED:
+        event_emit("refund.failed", refund)
+        _refund_failed_notify(refund)
+
+
+def _refund_failed_notify(refund: Refund) -> None:
+    """``refund_failed`` to the employee who asked for the refund and, when the refund belongs to an issue (its
+    cause, or the issue the appeasement it pays settles), to the issue's assignee: one notification each (one in
+    all when they are the same employee), e-mailed after commit. Called once per refund: the failure is recorded
+    under the refund's row lock, from ``processing`` only."""
+    from issues.models import NotificationKind
+    from issues.services import notify
+
+    issue = _refund_issue(refund)
+    where = f"order {refund.order.order_id}" + (f", issue {issue.issue_id}" if issue is not None else "")
+    message = (
+        f"Refund {refund.refund_id} of {refund.amount} {refund.currency} ({refund.get_source_display().lower()}, "
+        f"{where}) failed at the processor: {refund.failure_reason or 'no reason given'}. Nothing was paid to the "
+        "customer; the amount can be refunded again."
+    )
+    notify(
+        recipients=[refund.requested_by, issue.assigned_to if issue is not None else None],
+        kind=NotificationKind.REFUND_FAILED,
+        message=message,
+        issue=issue,
+    )
+
+
+def _refund_issue(refund: Refund):
+    """The issue a refund belongs to, with its assignee: the issue it was made for, or the one its appeasement
+    settles; None for other refunds (an appeasement without an issue, a return, an order refund)."""
+    from issues.models import OrderIssue
+
+    issues = OrderIssue.objects.select_related("assigned_to").filter(order_id=refund.order_id)
+    if refund.cause_type == RefundCause.ISSUE and refund.cause_id:
+        return issues.filter(issue_id=refund.cause_id).first()
+    if refund.cause_type == RefundCause.APPEASEMENT and refund.cause_id:
+        return issues.filter(appeasements__appeasement_id=refund.cause_id).first()
+    return None
 
 
 def _refund_send(*, refund_pk: int) -> str:
@@ -560,15 +782,16 @@ def _refund_send(*, refund_pk: int) -> str:
         result = ProcessorResult(ok=False, failure_reason=f"Processor error: {exc}")
 
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().get(pk=refund_pk)
-        if refund.status != RefundStatus.PROCESSING:
-            return refund.status
+        refund = _refund_locked(refund_pk)
+        if refund is None or refund.status != RefundStatus.PROCESSING:
+            return refund.status if refund else "missing"
         if result.ok:
             refund.mark_completed(external_reference=result.external_reference)
             save_with_history(refund, actor=None, reason="Refund completed by the processor")
         else:
             refund.mark_failed(reason=result.failure_reason)
             save_with_history(refund, actor=None, reason=f"Refund failed: {result.failure_reason}"[:100])
+        _refund_outcome(refund)
         return refund.status
 
 

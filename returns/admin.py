@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from config.admin_history import ChangeReasonAdminMixin
-from config.admin_mixins import GrowingTableAdmin, OnceForm, ReadOnlyInline, SimpleHistoryAdmin, submit_once
+from config.admin_mixins import (
+    BadInputAdminMixin,
+    GrowingTableAdmin,
+    OnceForm,
+    ReadOnlyInline,
+    SimpleHistoryAdmin,
+    has_control_characters,
+    object_or_404,
+    printable,
+    submit_once,
+)
 from config.errors import DomainError
 from orders.models import Order, OrderItem
 from returns import services
@@ -79,10 +89,11 @@ class ReturnAdmin(GrowingTableAdmin, SimpleHistoryAdmin):
         """ "Add return" asks for the order, then shows the record form (the service does the work)."""
         order_id = (request.GET.get("order") or "").strip()
         if order_id:
-            order = Order.objects.filter(order_id=order_id).first()
+            # A control character is in no order id (and a NUL is a database error on PostgreSQL): no such order.
+            order = None if has_control_characters(order_id) else Order.objects.filter(order_id=order_id).first()
             if order is not None:
                 return redirect("admin:returns_return_record", order.pk)
-            messages.error(request, f"No order {order_id}.")
+            messages.error(request, f"No order {printable(order_id)}.")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -101,7 +112,7 @@ class ReturnAdmin(GrowingTableAdmin, SimpleHistoryAdmin):
         ]
 
     def record_view(self, request, order_pk: int):
-        order = get_object_or_404(Order, pk=order_pk)
+        order = object_or_404(Order.objects.all(), order_pk)  # an id past the column: 404, not 500
         if not request.user.has_perm("returns.add_return"):
             messages.error(request, "You do not have permission to record returns.")
             return redirect("admin:orders_order_change", order.pk)
@@ -197,7 +208,7 @@ class ReturnReasonAdmin(ChangeReasonAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(AccountAPIKey)
-class AccountAPIKeyAdmin(APIKeyModelAdmin):
+class AccountAPIKeyAdmin(BadInputAdminMixin, APIKeyModelAdmin):
     list_display = (*APIKeyModelAdmin.list_display, "account")
     list_filter = (*APIKeyModelAdmin.list_filter, "account")
     search_fields = (*APIKeyModelAdmin.search_fields, "account")

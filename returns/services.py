@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
 from config.errors import ItemNotFound, OrderNotFound, RefundProcessingError, ValidationFailed
 from config.history import save_with_history
@@ -22,15 +22,11 @@ from orders.models import (
     Order,
     OrderItem,
     OrderStatus,
-    Payment,
-    PaymentStatus,
     RefundCause,
     RefundSource,
-    RefundStatus,
-    ShipmentStatus,
 )
 from orders.refund_policy import limit_breach
-from orders.selectors import order_money
+from orders.selectors import order_money, payments_left
 from orders.services import _order_apply_transition, refund_record
 from returns.errors import (
     AlreadyCancelled,
@@ -52,7 +48,6 @@ from webhooks.services import event_emit
 
 CENT = Decimal("0.01")
 RETURN_TARGET = "return"  # approval requests holding a return's refund over the employee's limit
-SHIPPED_STATUSES = (ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELIVERED)
 
 
 @dataclass(frozen=True)
@@ -137,26 +132,25 @@ def _transition(order: Order, *, actor: ReturnActor, name: str, reason: str) -> 
 
 
 def _refund_to_payments(
-    *, order: Order, amount: Decimal, actor: ReturnActor, ret: Return, requested_by=None, approved_by=None
+    *,
+    order: Order,
+    amount: Decimal,
+    actor: ReturnActor,
+    ret: Return,
+    requested_by=None,
+    approved_by=None,
+    moved: bool = False,
 ) -> Decimal:
     """Refund ``amount`` to the order's captured payments, oldest first, each up to what it has left.
 
-    Returns what was refunded (``refund_record`` enforces the order-wide ledger limit).
+    Returns what was refunded (``refund_record`` enforces the order-wide ledger limit). ``moved``: the return moved
+    the order's status in this transaction, so its revision moved already (one change, one revision).
     """
     if amount <= ZERO:
         return ZERO
-    payments = list(
-        Payment.objects.filter(order=order, status=PaymentStatus.CAPTURED)
-        .annotate(
-            refunded=Sum("refunds__amount", filter=~Q(refunds__status=RefundStatus.FAILED), default=ZERO),
-        )
-        .order_by("id")
-    )
     left = amount
-    for payment in payments:
-        share = min(left, payment.amount - payment.refunded)
-        if share <= ZERO:
-            continue
+    for payment, payment_left in payments_left(order):
+        share = min(left, payment_left)
         refund_record(
             order=order,
             actor=actor.user,
@@ -168,6 +162,7 @@ def _refund_to_payments(
             payment=payment,
             requested_by=requested_by,
             approved_by=approved_by,
+            touch=not moved,
         )
         left -= share
         if left <= ZERO:
@@ -236,7 +231,9 @@ def order_return_whole(
     _transition(order, actor=actor, name="return_fully", reason=f"Returned ({reason.code})")
     status_description_append(order=order, actor=actor, code=reason.code, description=reason.description or message)
     if refund:
-        ret.refund_amount = _refund_to_payments(order=order, amount=_refundable(order), actor=actor, ret=ret)
+        ret.refund_amount = _refund_to_payments(
+            order=order, amount=_refundable(order), actor=actor, ret=ret, moved=True
+        )
         save_with_history(
             ret,
             actor=actor.user,
@@ -362,7 +359,7 @@ def _refund_or_request(*, order: Order, amount: Decimal, actor: ReturnActor, ret
     itself is recorded: the goods are back) and ``return_refund_approved`` pays it once a manager approves."""
     breach = limit_breach(order=order, employee=actor.user, amount=amount) if amount > ZERO else None
     if breach is None:
-        ret.refund_amount = _refund_to_payments(order=order, amount=amount, actor=actor, ret=ret)
+        ret.refund_amount = _refund_to_payments(order=order, amount=amount, actor=actor, ret=ret, moved=True)
         save_with_history(
             ret,
             actor=actor.user,
@@ -449,13 +446,13 @@ def order_cancel(
     account: str | None = None,
     channel: int | None = None,
 ) -> Order:
-    """Cancel an order before it ships (``PATCH /api-order/orders/cancel``). No money moves here."""
+    """Cancel an order before it ships (``PATCH /api-order/orders/cancel``). A paid order is refunded what is still
+    refundable in this transaction (``orders.services.order_cancel_refunds``, through the transition)."""
     reason = reason_get(cancellation_code, kind=ReasonKind.CANCELLATION, field="cancellationCode")
     order = _order_locked(order_id, account=account, channel=channel)
     if order.status == OrderStatus.CANCELED:
         raise AlreadyCancelled(order_id=order.order_id, current_status=order.status)
-    shipped = order.shipments.filter(Q(status__in=SHIPPED_STATUSES) | Q(shipped_date__isnull=False)).exists()
-    if order.status not in MODIFIABLE_ORDER_STATUSES or shipped:
+    if order.status not in MODIFIABLE_ORDER_STATUSES or order.has_shipped():
         raise OrderNotCancellable(order_id=order.order_id, current_status=order.status)
     _transition(order, actor=actor, name="cancel", reason=f"Cancelled ({reason.code})")
     status_description_append(order=order, actor=actor, code=reason.code, description=reason.description or message)

@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from config.people import employee_upsert
-from orders.models import Category, Order, OrderItem, Payment, Shipment
+from orders.models import Category, Order, OrderItem, Payment, Promotion, Shipment, ShipmentLine
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -68,6 +68,27 @@ class ShipmentFactory(factory.django.DjangoModelFactory):
     order = factory.SubFactory(OrderFactory)
     carrier = "USPS"
     tracking_number = factory.Sequence(lambda n: f"9400{n:08d}")
+
+
+class ShipmentLineFactory(factory.django.DjangoModelFactory):
+    """What a shipment carried: a quantity of one of its order's items (pass ``order_item``)."""
+
+    class Meta:
+        model = ShipmentLine
+
+    shipment = factory.SubFactory(ShipmentFactory, order=factory.SelfAttribute("..order_item.order"))
+    order_item = factory.SubFactory(OrderItemFactory)
+    quantity = 1
+
+
+class PromotionFactory(factory.django.DjangoModelFactory):
+    """A promotion on an order's shipping; pass ``order_item`` for one on an item."""
+
+    class Meta:
+        model = Promotion
+
+    order = factory.SubFactory(OrderFactory)
+    name = factory.Sequence(lambda n: f"PROMO{n}")
 
 
 def order_with_items(*, items: int = 2, unit_price: Decimal = Decimal("10.00"), quantity: int = 1, status=None, **kw):

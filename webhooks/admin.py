@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.html import format_html
 
-from config.admin_mixins import DistinctValuesFilter, GrowingTableAdmin
+from config.admin_mixins import BadInputAdminMixin, DistinctValuesFilter, GrowingTableAdmin
 from config.errors import DomainError, ValidationFailed
 from webhooks import services
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent, Subscription
@@ -106,7 +106,7 @@ class SubscriptionForm(forms.ModelForm):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(BadInputAdminMixin, admin.ModelAdmin):
     form = SubscriptionForm
     list_display = (
         "subscription_id",

@@ -40,6 +40,8 @@ class EventType(models.TextChoices):
     ORDER_CANCELLED = "order.cancelled"
     ORDER_ITEM_UPDATED = "order_item.updated"
     REFUND_CREATED = "refund.created"
+    REFUND_COMPLETED = "refund.completed"  # the processor paid it (store credit: issued at once)
+    REFUND_FAILED = "refund.failed"  # the processor refused it: nothing paid, the amount is refundable again
     ISSUE_CREATED = "issue.created"
     ISSUE_STATUS_CHANGED = "issue.status_changed"
     ISSUE_ASSIGNED = "issue.assigned"

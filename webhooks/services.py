@@ -403,7 +403,8 @@ def clean_url(url: str) -> str:
         literal = ipaddress.ip_address(parts.hostname)
     except ValueError:
         literal = None  # a name: resolved and checked at every delivery
-    if literal is not None and not transport._address_allowed(
+    # the same rule as at delivery (6to4, NAT64 and IPv4-mapped hosts are judged by the IPv4 address they carry)
+    if literal is not None and not transport.address_allowed(
         str(literal), allow_loopback=settings.WEBHOOKS_ALLOW_INSECURE
     ):
         raise ValidationFailed.single("url", "Must not point to a private, loopback or link-local address")

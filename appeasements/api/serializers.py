@@ -65,8 +65,8 @@ class AppeasementInput(StrictInputSerializer):
     issueId = serializers.CharField(
         max_length=40, required=False, help_text="The order issue this appeasement settles (extension)."
     )
-    appeasementRefunds = AppeasementRefundInput(many=True, required=False)
-    comments = AppeasementCommentInput(many=True, required=False)
+    appeasementRefunds = AppeasementRefundInput(many=True, required=False, max_length=50)
+    comments = AppeasementCommentInput(many=True, required=False, max_length=100)
     state = serializers.ChoiceField(
         choices=AppeasementState.choices, required=False, help_text="SUBMITTED submits the appeasement."
     )

@@ -19,6 +19,7 @@ from appeasements.errors import InvalidInput, InvalidSite
 from appeasements.models import Appeasement
 from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
 from config.api.permissions import EmployeePermission
+from config.api.query_params import DeclaredQueryParams
 from config.counting import estimated_count
 from config.idempotency import idempotent
 
@@ -120,7 +121,7 @@ def to_input(data: dict) -> services.AppeasementInput:
     )
 
 
-class CCAgentView(APIView):
+class CCAgentView(DeclaredQueryParams, APIView):
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [EmployeePermission]
     required_permissions: dict[str, str] = {}
@@ -147,6 +148,7 @@ class CCAgentView(APIView):
 
 
 class AppeasementListCreateView(CCAgentView):
+    query_params = {"GET": ("orderId", "profileId", "state", "limit", "offset")}
     required_permissions = {"GET": "appeasements.view_appeasement", "POST": "appeasements.add_appeasement"}
 
     @extend_schema(
@@ -169,9 +171,6 @@ class AppeasementListCreateView(CCAgentView):
     )
     def get(self, request):
         params = request.query_params
-        for name in params:
-            if name not in LIST_PARAMS:
-                raise InvalidInput.single(name, "Unknown query parameter")
         limit = _int_param(params, "limit", 20, 1, 250)
         offset = _int_param(params, "offset", 0, 0, 10**9)
         state = params.get("state")
@@ -204,9 +203,6 @@ class AppeasementListCreateView(CCAgentView):
         return self.output(appeasement.pk, status.HTTP_201_CREATED)
 
 
-LIST_PARAMS = {"orderId", "profileId", "state", "limit", "offset"}
-
-
 def _int_param(params, name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
     if raw in (None, ""):
@@ -221,6 +217,7 @@ def _int_param(params, name: str, default: int, low: int, high: int) -> int:
 
 
 class AppeasementDetailView(CCAgentView):
+    query_params = {"DELETE": ("agentId",)}
     required_permissions = {
         "GET": "appeasements.view_appeasement",
         "PUT": "appeasements.change_appeasement",
@@ -256,6 +253,8 @@ class AppeasementDetailView(CCAgentView):
         data = self.validated(s.AppeasementUpdateInput)
         if data.get("id") not in (None, appeasement_id):
             raise InvalidInput.single("id", "Must be the appeasement id of the path")
+        if not set(data) - {"id"}:  # nothing to change: refused, and the revision stays where it is
+            raise InvalidInput.single("body", "An update needs at least one field to change")
         with self.locked(appeasement_id):
             appeasement = services.appeasement_update(
                 appeasement_id=appeasement_id, caller=request.user, data=to_input(data)
@@ -290,9 +289,6 @@ class AppeasementDetailView(CCAgentView):
     )
     @idempotent
     def delete(self, request, appeasement_id: str):
-        unknown = sorted(set(request.query_params) - {"agentId"})
-        if unknown:
-            raise InvalidInput.single(unknown[0], "Unknown query parameter")
         with self.locked(appeasement_id):
             services.appeasement_delete(
                 appeasement_id=appeasement_id, caller=request.user, agent_id=request.query_params.get("agentId")

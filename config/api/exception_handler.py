@@ -3,25 +3,72 @@
 One handler for all three API families; the request path picks the dialect. The back-office dialect
 (``/api/v1/``) is ``{"success": false, "message", "error_code", ...context}`` as in seed 003. Later
 dialects register themselves with :func:`register_dialect`.
+
+Unexpected exceptions are not answered here: DRF re-raises them and ``config.api.middleware`` answers 500 in
+the dialect (a :class:`RepositoryError` for a database error, ccagent ``900001``; else an
+:class:`UnexpectedError`, ccagent ``900000``), DEBUG on or off, never with the exception's text.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 from django.http import Http404, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.views.decorators.csrf import csrf_exempt
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from config import errors
+from config.api.bounds import PayloadTooLarge
 from config.errors import DomainError, ErrorCode
 
 logger = logging.getLogger(__name__)
+
+
+class UnexpectedError(DomainError):
+    """A 500 for any exception nobody expected; its text is logged, never answered."""
+
+    code = ErrorCode.INTERNAL_ERROR
+    status = 500
+    default_message = "An unexpected error occurred"
+
+
+class RepositoryError(UnexpectedError):
+    """A 500 for a database error (``django.db.DatabaseError`` and subclasses): ccagent ``900001``."""
+
+
+def error_for_unexpected(exc: BaseException | None) -> UnexpectedError:
+    return RepositoryError() if isinstance(exc, DatabaseError) else UnexpectedError()
+
+
+def bad_request() -> DomainError:
+    err = DomainError("Bad request")
+    err.code, err.status = ErrorCode.VALIDATION_ERROR, 400
+    return err
+
+
+def error_for_exception(exc: BaseException) -> DomainError:
+    """Any exception as the error an API client gets: known ones as :func:`to_domain_error` says, Django's
+    request errors as 400 (413 for a body over Django's own limit), everything else a 500."""
+    if isinstance(exc, Exception):
+        err = to_domain_error(exc)
+        if err is not None:
+            return err
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, SuspiciousOperation | BadRequest | MultiPartParserError):
+        return bad_request()
+    return error_for_unexpected(exc)
+
 
 Renderer = Callable[[DomainError, int], dict[str, Any]]
 
@@ -141,6 +188,11 @@ def _json_error(request, err: DomainError) -> JsonResponse:
     return JsonResponse(renderer_for(request.path)(err, err.status), status=err.status)
 
 
+def json_error(request, err: DomainError) -> JsonResponse:
+    """``err`` as a JSON answer in the dialect of ``request``'s path."""
+    return _json_error(request, err)
+
+
 def handler404(request, exception=None):
     if is_api_path(request.path):
         return _json_error(request, errors.NotFound("Not found"))
@@ -151,10 +203,20 @@ def handler404(request, exception=None):
 
 def handler500(request):
     if is_api_path(request.path):
-        return _json_error(request, DomainError("An unexpected error occurred"))
+        # Django calls this while handling the exception (raised in a middleware, say): sys.exc_info() has it.
+        return _json_error(request, error_for_unexpected(sys.exc_info()[1]))
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+def csrf_failure(request, reason: str = "", template_name: str = "403_csrf.html"):
+    """``CSRF_FAILURE_VIEW``: a 403 in the dialect's body under the API prefixes, Django's HTML page elsewhere."""
+    if is_api_path(request.path):
+        return _json_error(request, errors.PermissionDenied(f"CSRF Failed: {reason}" if reason else "CSRF Failed"))
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason=reason, template_name=template_name)
 
 
 def handler403(request, exception=None):
@@ -167,14 +229,13 @@ def handler403(request, exception=None):
 
 def handler400(request, exception=None):
     if is_api_path(request.path):
-        err = DomainError("Bad request")
-        err.code, err.status = ErrorCode.VALIDATION_ERROR, 400
-        return _json_error(request, err)
-    from django.views.defaults import bad_request
+        return _json_error(request, PayloadTooLarge() if isinstance(exception, RequestDataTooBig) else bad_request())
+    from django.views.defaults import bad_request as django_bad_request
 
-    return bad_request(request, exception)
+    return django_bad_request(request, exception)
 
 
+@csrf_exempt  # it changes nothing: an unknown path is a 404 whatever the method and the session (no CSRF 403)
 def api_not_found(request, *args, **kwargs):
     """Catch-all for unknown URLs under the API prefixes (Django's debug 404 page is HTML)."""
     return _json_error(request, errors.NotFound("Not found"))

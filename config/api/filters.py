@@ -3,7 +3,8 @@ boolean that is not ``true``/``false`` is a 400 naming the parameter, never sile
 
 from datetime import UTC
 
-from django_filters import BooleanFilter, IsoDateTimeFilter
+from django import forms
+from django_filters import BooleanFilter, IsoDateTimeFilter, NumberFilter
 from django_filters.rest_framework import DjangoFilterBackend
 
 from config.errors import ValidationFailed
@@ -47,3 +48,13 @@ class UTCIsoDateTimeFilter(IsoDateTimeFilter):
             except (OverflowError, ValueError):
                 raise ValidationFailed.single(self.param, "Date-time out of range") from None
         return super().filter(qs, value)
+
+
+class IntegerFilter(NumberFilter):
+    """A whole number (``0.5`` is a 400, as an ``integer`` parameter of the schema says), by default within a
+    PostgreSQL ``integer`` column's range, so a huge value is a 400 rather than the database's out-of-range error."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, min_value: int = -(2**31), max_value: int = 2**31 - 1, **kwargs):
+        super().__init__(*args, min_value=min_value, max_value=max_value, **kwargs)

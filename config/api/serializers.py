@@ -3,6 +3,8 @@
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from config.api.strict import json_type_errors
+
 
 class StrictInputSerializer(serializers.Serializer):
     """Refuses fields it does not declare, so a typo never passes as success.
@@ -24,7 +26,15 @@ class StrictInputSerializer(serializers.Serializer):
                     errors[key] = ["Unknown field"]
             if errors:
                 raise serializers.ValidationError(errors)
+            if self._is_body_root():  # JSON types and list bounds of the whole body, before any field converts
+                wrong = json_type_errors(self.fields, data)
+                if wrong:
+                    raise serializers.ValidationError({e["field"]: [e["error"]] for e in wrong})
         return super().to_internal_value(data)
+
+    def _is_body_root(self) -> bool:
+        parent = self.parent
+        return parent is None or (isinstance(parent, serializers.ListSerializer) and parent.parent is None)
 
 
 class ValidationErrorItem(serializers.Serializer):

@@ -3,10 +3,11 @@
 from rest_framework.generics import GenericAPIView
 
 from config.api.permissions import EmployeePermission
+from config.api.query_params import DeclaredQueryParams
 from config.people import resolve_actor
 
 
-class BackOfficeView(GenericAPIView):
+class BackOfficeView(DeclaredQueryParams, GenericAPIView):
     permission_classes = [EmployeePermission]
     required_permissions: dict[str, str] = {}
 

@@ -1,5 +1,7 @@
 """Shapes of the issue API (snake_case). Shape only: the rules live in issues.services."""
 
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 
 from config.api.serializers import MoneyField, StrictInputSerializer
@@ -12,7 +14,7 @@ from issues.models import (
     NoteChannel,
     NoteKind,
 )
-from orders.models import RefundSource
+from orders.models import RefundSource, RefundStatus
 
 NOTES_ERRORS = {"blank": "Cannot be empty", "null": "Cannot be empty", "max_length": "Must be at most 2000 characters"}
 
@@ -125,13 +127,87 @@ class IssueOutput(serializers.Serializer):
         return [str(item.order_item_id) for item in obj.affected_items.all()]
 
 
+REFUND_STATUS_HELP = (
+    "`pending` (recorded; processing runs in the background after the change commits), `processing` (sent to "
+    "the payment processor), `completed` (paid; store credit completes at once) or `failed` (the processor "
+    "refused it: nothing was paid, the amount is refundable again, and `failure_reason` says why)."
+)
+
+
+class RefundStatusField(serializers.ChoiceField):
+    """A ledger refund's status (pending → processing → completed | failed)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=RefundStatus.choices, **kwargs)
+
+
+class RefundStatusFieldSchema(OpenApiSerializerFieldExtension):
+    """OpenAPI: every refund status is the one ``RefundStatusEnum`` component (nullable: or ``NullEnum``), named
+    here: left to drf-spectacular's enum naming, a second choice set under the name ``status`` is a collision."""
+
+    target_class = RefundStatusField
+
+    def map_serializer_field(self, auto_schema, direction):
+        enum = ResolvedComponent(
+            name="RefundStatusEnum",
+            type=ResolvedComponent.SCHEMA,
+            object="RefundStatusEnum",
+            schema={
+                "enum": list(RefundStatus.values),
+                "type": "string",
+                "description": "\n".join(f"* `{value}` - {label}" for value, label in RefundStatus.choices),
+            },
+        )
+        auto_schema.registry.register_on_missing(enum)
+        if not self.target.allow_null:
+            return enum.ref
+        null = ResolvedComponent(
+            name="NullEnum", type=ResolvedComponent.SCHEMA, object="NullEnum", schema={"enum": [None]}
+        )
+        auto_schema.registry.register_on_missing(null)
+        return {"oneOf": [enum.ref, null.ref]}
+
+
+class IssueRefundOutput(serializers.Serializer):
+    """One ledger refund recorded for the issue, as it stands now."""
+
+    refund_id = serializers.CharField()
+    amount = MoneyField()
+    currency = serializers.CharField()
+    source = serializers.ChoiceField(choices=RefundSource.choices)
+    status = RefundStatusField(help_text=REFUND_STATUS_HELP)
+    failure_reason = serializers.CharField(help_text="Why the processor refused it; empty unless `failed`.")
+    requested_by = serializers.CharField(
+        source="requested_by.username",
+        allow_null=True,
+        default=None,
+        help_text="The employee who asked for it (null: an API key of no employee).",
+    )
+    approved_by = serializers.CharField(
+        source="approved_by.username",
+        allow_null=True,
+        default=None,
+        help_text="The manager who approved it over the requester's refund limit; null: within their own limit.",
+    )
+    created_at = serializers.DateTimeField()
+    processed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it completed or failed; null while pending or processing."
+    )
+
+
 class IssueDetailOutput(IssueOutput):
     notes = IssueNoteOutput(many=True)
     pending_approvals = PendingApprovalOutput(many=True)
+    refunds = IssueRefundOutput(
+        many=True,
+        source="refund_rows",  # issues.selectors.with_refunds: one query
+        help_text="The issue's refunds, oldest first, each with its status now (a failed one with its reason).",
+    )
 
 
 class IssueUpdateOutput(serializers.Serializer):
-    """Seed 001's response, exactly; the 202 approval path adds the request's id and status."""
+    """Seed 001's response, exactly. The PATCH answers add the refund the update initiated (refund_id,
+    refund_status) and, on the 202 approval path, the request's id and status."""
 
     success = serializers.BooleanField()
     message = serializers.CharField()
@@ -139,11 +215,48 @@ class IssueUpdateOutput(serializers.Serializer):
     updated_fields = serializers.ListField(child=serializers.CharField())
     previous_status = serializers.CharField()
     new_status = serializers.CharField()
-    refund_processed = serializers.BooleanField()
+    refund_processed = serializers.BooleanField(
+        help_text="True when this update initiated a refund: it is recorded on the ledger and processing has been "
+        "queued, not that the money was paid (see refund_status, the issue's `refunds` and the refund.completed / "
+        "refund.failed webhooks). False when none was asked for or one over the refund limit waits for approval."
+    )
     timestamp = serializers.DateTimeField()
 
 
-class IssueApprovalRequestedOutput(IssueUpdateOutput):
+class IssueUpdateResultOutput(IssueUpdateOutput):
+    """The PATCH answer: seed 001's response plus the refund this update initiated."""
+
+    refund_id = serializers.CharField(
+        allow_null=True,
+        help_text="The ledger refund this update initiated; null when it initiated none (none asked for, or one "
+        "over the refund limit, waiting for a manager's approval).",
+    )
+    refund_status = RefundStatusField(
+        allow_null=True,
+        help_text="The refund's status when this answer was written, normally `pending`: its outcome comes later "
+        "(the issue's `refunds` on GET, or the refund.completed / refund.failed webhooks). Null with refund_id.",
+    )
+
+
+class IssueUpdateResultSchema(OpenApiSerializerExtension):
+    """OpenAPI: the PATCH answer is seed 001's ``IssueUpdateOutput`` (kept as its own component, exactly the seed's
+    fields) extended with the refund fields: ``allOf`` of the two."""
+
+    target_class = IssueUpdateResultOutput
+
+    def map_serializer(self, auto_schema, direction):
+        seed = auto_schema.resolve_serializer(IssueUpdateOutput, direction)
+        whole = auto_schema._map_basic_serializer(self.target, direction)
+        added = [name for name in whole["properties"] if name not in IssueUpdateOutput().fields]
+        extension = {
+            "type": "object",
+            "properties": {name: whole["properties"][name] for name in added},
+            "required": [name for name in whole.get("required", []) if name in added],
+        }
+        return {"allOf": [seed.ref, extension]}
+
+
+class IssueApprovalRequestedOutput(IssueUpdateResultOutput):
     approval_request_id = serializers.CharField(help_text="The request waiting (the first, when there are two).")
     approval_kind = serializers.ChoiceField(
         choices=ApprovalKind.choices, help_text="`escalation` / `reopen`: a status move; `refund`: over the limit."
@@ -189,6 +302,10 @@ class IssueHistoryOutput(serializers.Serializer):
     timeline = TimelineEntry(many=True)
     changes = FieldChange(many=True)
     notes = IssueNoteOutput(many=True)
+    refunds = IssueRefundOutput(
+        many=True,
+        help_text="The issue's refunds, oldest first, each with its status now (a failed one with its reason).",
+    )
 
 
 class ApprovalOutput(serializers.Serializer):

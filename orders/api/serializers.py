@@ -1,16 +1,23 @@
-"""Shapes of the back-office order API (snake_case). Shape only: rules live in orders.services."""
+"""Shapes of the back-office order API (snake_case). Shape only: rules live in orders.services.
 
+Seed 002's order data (issue 21) is optional on create: every text is plain (no HTML), money is non-negative
+with two places, lists are bounded (promotions, tags, events and attributes: at most ``LIST_MAX`` = 100 entries).
+"""
+
+import math
 from decimal import Decimal
 
+from django.core.validators import URLValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.serializers import MoneyField, StrictInputSerializer
-from orders.models import OrderStatus, PaymentStatus, RefundSource, ShipmentStatus
+from orders.models import LIST_MAX, OrderStatus, PaymentStatus, PhoneKind, RefundSource, ShipmentStatus, WeightUnit
 from orders.validators import ITEM_LIMITS, validate_no_html
 
 POSITIVE = Decimal("0.01")
 ZERO = Decimal("0")
+FREE_TEXT_MAX = 1000  # characters of one text in a free-form list entry
 
 
 def _no_html(value):
@@ -27,15 +34,74 @@ def _limit_message(n: int) -> dict:
     return {"max_length": f"Must be less than {n} characters"}
 
 
+def _plain_json(value, depth: int = 0):
+    """Free-form list entries (tags, events, attributes): JSON values without markup, bounded in depth and size."""
+    if depth > 3:
+        raise serializers.ValidationError("Nested too deeply (at most 3 levels)")
+    if isinstance(value, str):
+        if len(value) > FREE_TEXT_MAX:
+            raise serializers.ValidationError(f"Text must be at most {FREE_TEXT_MAX} characters")
+        _no_html(value)
+    elif isinstance(value, dict):
+        if len(value) > LIST_MAX:
+            raise serializers.ValidationError(f"Must have at most {LIST_MAX} keys")
+        for key, item in value.items():
+            _plain_json(key, depth + 1)
+            _plain_json(item, depth + 1)
+    elif isinstance(value, list):
+        if len(value) > LIST_MAX:
+            raise serializers.ValidationError(f"Must have at most {LIST_MAX} items")
+        for item in value:
+            _plain_json(item, depth + 1)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise serializers.ValidationError("Must be a finite number")
+    return value
+
+
+def _free_list(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.JSONField(validators=[_plain_json]),
+        required=False,
+        max_length=LIST_MAX,
+        help_text=f"{help_text} At most {LIST_MAX} entries; text without markup.",
+    )
+
+
+def _text(max_length: int, **kwargs) -> serializers.CharField:
+    """Optional plain text (no HTML), up to ``max_length`` characters."""
+    return serializers.CharField(
+        max_length=max_length,
+        required=False,
+        allow_blank=True,
+        validators=[_no_html],
+        error_messages=_limit_message(max_length),
+        **kwargs,
+    )
+
+
+CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$"  # a tax code or a shipping method id: FR020000, 10000001
+HTTP_URL = URLValidator(schemes=["http", "https"])
+
+
 # ----------------------------------------------------------------- input
 
 
 class CustomerInput(StrictInputSerializer):
     customer_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    middle_name = _text(100)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    phone_kind = serializers.ChoiceField(choices=PhoneKind.choices, required=False, allow_blank=True)
+
+
+class PromotionInput(StrictInputSerializer):
+    name = serializers.CharField(max_length=100, validators=[_no_html], error_messages=_limit_message(100))
+
+
+def _promotions(help_text: str) -> PromotionInput:
+    return PromotionInput(many=True, required=False, max_length=LIST_MAX, help_text=f"{help_text} At most {LIST_MAX}.")
 
 
 class ShipToInput(StrictInputSerializer):
@@ -45,6 +111,18 @@ class ShipToInput(StrictInputSerializer):
     state = serializers.CharField(max_length=100, required=False, allow_blank=True)
     zip_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
     country = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    # Seed 002 (issue 21): the ship-to's validation, pricing, tax and shipping choices.
+    is_validated = serializers.BooleanField(required=False, help_text="The address was validated.")
+    price = MoneyField(min_value=ZERO, required=False, help_text="Shipping price before tax; in the order total.")
+    estimated_tax = MoneyField(min_value=ZERO, required=False, help_text="Tax on shipping; in the tax total.")
+    committed_tax = MoneyField(min_value=ZERO, required=False, help_text="Tax on shipping committed (invoiced).")
+    tax_code = serializers.RegexField(CODE, required=False, allow_blank=True)
+    carrier = _text(60, help_text="The carrier the customer chose, e.g. Fedex.")
+    method = _text(60, help_text="The shipping method, e.g. Express.")
+    method_id = serializers.RegexField(CODE, required=False, allow_blank=True)
+    promised_delivery_date = serializers.DateTimeField(required=False, allow_null=True)
+    instructions = _text(500, help_text="Delivery instructions, e.g. Leave at back door.")
+    promotions = _promotions("Promotions applied to the shipping.")
 
 
 class OrderItemInput(StrictInputSerializer):
@@ -62,6 +140,34 @@ class OrderItemInput(StrictInputSerializer):
         max_length=500, required=False, allow_blank=True, validators=[_no_html], error_messages=_limit_message(500)
     )
     preparation_notes = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    # Seed 002 (issue 21).
+    group = _text(100, help_text="The item's group besides its category, e.g. Group1.")
+    tax_code = serializers.RegexField(CODE, required=False, allow_blank=True)
+    weight = serializers.DecimalField(
+        max_digits=10, decimal_places=3, min_value=Decimal("0"), required=False, allow_null=True
+    )
+    weight_unit = serializers.ChoiceField(choices=WeightUnit.choices, required=False, allow_blank=True)
+    reserved_location = _text(64, help_text="The location whose stock is reserved for this line.")
+    promotions = _promotions("Promotions applied to this item.")
+    attributes = _free_list("Free-form attributes.")
+
+
+class BillToInput(StrictInputSerializer):
+    """A payment's billing address (the fabric ``billToAddress``)."""
+
+    first_name = _text(100)
+    middle_name = _text(100)
+    last_name = _text(100)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    phone = _text(32)
+    phone_kind = serializers.ChoiceField(choices=PhoneKind.choices, required=False, allow_blank=True)
+    street1 = _text(200)
+    street2 = _text(200)
+    city = _text(100)
+    state = _text(100)
+    zip_code = _text(20)
+    country = _text(60)
+    is_validated = serializers.BooleanField(required=False)
 
 
 class PaymentInput(StrictInputSerializer):
@@ -70,6 +176,27 @@ class PaymentInput(StrictInputSerializer):
     amount = MoneyField(min_value=POSITIVE)
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
     status = serializers.ChoiceField(choices=PaymentStatus.choices, required=False)
+    # Seed 002 (issue 21).
+    kind = _text(40, help_text="The payment's kind, e.g. Default payment.")
+    card_last_four = serializers.RegexField(r"^\d{4}$", required=False, help_text="The card's last four digits.")
+    token_reference = serializers.RegexField(
+        r"^[A-Za-z0-9_-]{1,64}$",
+        required=False,
+        help_text="The payment processor's token for the payment (a reference: never card data).",
+    )
+    conversion_rate = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        min_value=Decimal("0.000001"),
+        required=False,
+        help_text="Currency conversion rate applied (default 1).",
+    )
+    bill_to = BillToInput(required=False)
+
+
+class ShipmentLineInput(StrictInputSerializer):
+    line_number = serializers.IntegerField(min_value=1, help_text="The order line (items[n] is line n + 1).")
+    quantity = serializers.IntegerField(min_value=1, max_value=100000)
 
 
 class ShipmentInput(StrictInputSerializer):
@@ -77,6 +204,14 @@ class ShipmentInput(StrictInputSerializer):
     tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=ShipmentStatus.choices, required=False)
     shipped_date = serializers.DateTimeField(required=False, allow_null=True)
+    # Seed 002 (issue 21).
+    carrier_url = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, validators=[HTTP_URL], help_text="The tracking page."
+    )
+    delivered_date = serializers.DateTimeField(required=False, allow_null=True)
+    line_items = ShipmentLineInput(
+        many=True, required=False, max_length=500, help_text="What it carried: quantities of order lines."
+    )
 
 
 class OrderCreateInput(StrictInputSerializer):
@@ -91,6 +226,14 @@ class OrderCreateInput(StrictInputSerializer):
     items = OrderItemInput(many=True, allow_empty=False, max_length=500)
     payments = PaymentInput(many=True, required=False, max_length=50)
     shipments = ShipmentInput(many=True, required=False, max_length=50)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=100, validators=[_no_html]),
+        required=False,
+        max_length=LIST_MAX,
+        help_text=f"Labels, at most {LIST_MAX}.",
+    )
+    events = _free_list("Free-form event records.")
+    attributes = _free_list("Free-form attributes.")
     updated_by = serializers.CharField(max_length=150, required=False)
 
 
@@ -210,8 +353,30 @@ class OrderItemOutput(serializers.Serializer):
     line_total = MoneyField()
     special_instructions = serializers.CharField()
     preparation_notes = serializers.CharField()
+    group = serializers.CharField(source="item_group")
+    tax_code = serializers.CharField()
+    weight = serializers.DecimalField(max_digits=10, decimal_places=3, coerce_to_string=False, allow_null=True)
+    weight_unit = serializers.CharField()
+    reserved_location = serializers.CharField()
+    attributes = serializers.ListField(child=serializers.JSONField())
     revision = serializers.IntegerField()
     updated_at = serializers.DateTimeField()
+
+
+class BillToOutput(serializers.Serializer):
+    first_name = serializers.CharField(source="bill_to_first_name")
+    middle_name = serializers.CharField(source="bill_to_middle_name")
+    last_name = serializers.CharField(source="bill_to_last_name")
+    email = serializers.CharField(source="bill_to_email")
+    phone = serializers.CharField(source="bill_to_phone")
+    phone_kind = serializers.CharField(source="bill_to_phone_kind")
+    street1 = serializers.CharField(source="bill_to_street1")
+    street2 = serializers.CharField(source="bill_to_street2")
+    city = serializers.CharField(source="bill_to_city")
+    state = serializers.CharField(source="bill_to_state")
+    zip_code = serializers.CharField(source="bill_to_zip_code")
+    country = serializers.CharField(source="bill_to_country")
+    is_validated = serializers.BooleanField(source="bill_to_is_validated")
 
 
 class PaymentOutput(serializers.Serializer):
@@ -220,6 +385,11 @@ class PaymentOutput(serializers.Serializer):
     amount = MoneyField()
     currency = serializers.CharField()
     status = serializers.CharField()
+    kind = serializers.CharField(source="payment_kind")
+    card_last_four = serializers.CharField()
+    token_reference = serializers.CharField()
+    conversion_rate = serializers.DecimalField(max_digits=12, decimal_places=6, coerce_to_string=False)
+    bill_to = BillToOutput(source="*")
 
 
 class ShipmentOutput(serializers.Serializer):
@@ -227,6 +397,8 @@ class ShipmentOutput(serializers.Serializer):
     tracking_number = serializers.CharField()
     status = serializers.CharField()
     shipped_date = serializers.DateTimeField(allow_null=True)
+    carrier_url = serializers.CharField()
+    delivered_date = serializers.DateTimeField(allow_null=True)
 
 
 class RefundOutput(serializers.Serializer):
@@ -246,9 +418,11 @@ class RefundOutput(serializers.Serializer):
 class CustomerOutput(serializers.Serializer):
     customer_id = serializers.CharField()
     first_name = serializers.CharField(source="customer_first_name")
+    middle_name = serializers.CharField(source="customer_middle_name")
     last_name = serializers.CharField(source="customer_last_name")
     email = serializers.CharField(source="customer_email")
     phone = serializers.CharField(source="customer_phone")
+    phone_kind = serializers.CharField(source="customer_phone_kind")
 
 
 class ShipToOutput(serializers.Serializer):
@@ -258,10 +432,24 @@ class ShipToOutput(serializers.Serializer):
     state = serializers.CharField(source="ship_to_state")
     zip_code = serializers.CharField(source="ship_to_zip_code")
     country = serializers.CharField(source="ship_to_country")
+    is_validated = serializers.BooleanField(source="ship_to_is_validated")
+    price = MoneyField(source="ship_to_price")
+    estimated_tax = MoneyField(source="ship_to_estimated_tax")
+    committed_tax = MoneyField(source="ship_to_committed_tax")
+    tax_code = serializers.CharField(source="ship_to_tax_code")
+    carrier = serializers.CharField(source="ship_to_carrier")
+    method = serializers.CharField(source="ship_to_method")
+    method_id = serializers.CharField(source="ship_to_method_id")
+    promised_delivery_date = serializers.DateTimeField(source="ship_to_promised_delivery_date", allow_null=True)
+    instructions = serializers.CharField(source="ship_to_instructions")
 
 
 class OrderOutput(serializers.Serializer):
+    """An order. Its promotions and what each shipment carried are shown by the fabric API
+    (``GET /api-order/orders/{order_id}``), which reads them."""
+
     order_id = serializers.CharField()
+    object_id = serializers.CharField(help_text="The order's 24-hex id (the fabric _id)")
     account = serializers.CharField()
     channel = serializers.IntegerField()
     status = serializers.CharField()
@@ -276,6 +464,9 @@ class OrderOutput(serializers.Serializer):
     order_total = MoneyField()
     refunded_total = MoneyField()
     refundable_amount = serializers.SerializerMethodField()
+    tags = serializers.ListField(child=serializers.JSONField())
+    events = serializers.ListField(child=serializers.JSONField())
+    attributes = serializers.ListField(child=serializers.JSONField())
     revision = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -299,6 +490,11 @@ class OrderStatusOutput(serializers.Serializer):
     allowed_transitions = serializers.ListField(child=serializers.CharField())
     revision = serializers.IntegerField()
     timestamp = serializers.DateTimeField()
+    refunds = RefundOutput(
+        many=True,
+        help_text="The refunds this change made: cancelling a paid order refunds what is still refundable, one "
+        "refund per captured payment (cause_type `cancellation`); empty otherwise.",
+    )
 
 
 class OrderItemUpdateOutput(serializers.Serializer):

@@ -7,7 +7,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
-from config.api.filters import UTCIsoDateTimeFilter
+from config.api.filters import IntegerFilter, UTCIsoDateTimeFilter
 from config.api.serializers import ErrorBody
 from config.api.views import BackOfficeView
 from config.errors import OrderNotFound
@@ -37,7 +37,7 @@ class OrderFilter(filters.FilterSet):
     created_after = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte", param="created_after")
     created_before = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lt", param="created_before")
     search = filters.CharFilter(field_name="order_id", lookup_expr="startswith", label="Order id (prefix)")
-    channel = filters.NumberFilter(field_name="channel")
+    channel = IntegerFilter(field_name="channel", min_value=0)
 
     class Meta:
         model = Order
@@ -45,6 +45,7 @@ class OrderFilter(filters.FilterSet):
 
 
 class OrderListCreateView(BackOfficeView):
+    paginated = True
     required_permissions = {"GET": "orders.view_order", "POST": "orders.add_order"}
     serializer_class = s.OrderOutput
     filterset_class = OrderFilter
@@ -120,6 +121,7 @@ class OrderDetailView(BackOfficeView):
                     "allowed_transitions": services.order_allowed_statuses(order),
                     "revision": order.revision,
                     "timestamp": timezone.now(),
+                    "refunds": selectors.cancellation_refunds(order) if order.status != previous else [],
                 }
             ).data
         )
@@ -168,6 +170,7 @@ class OrderItemUpdateView(BackOfficeView):
 
 
 class CategoryListCreateView(BackOfficeView):
+    paginated = True
     required_permissions = {"GET": "orders.view_category", "POST": "orders.add_category"}
     serializer_class = s.CategoryOutput
     queryset = Category.objects.order_by("name")

@@ -30,6 +30,119 @@ CENT = Decimal("0.01")
 STATUS_PLAN = ["open", "investigating", "in_progress", "resolved", "closed", "open", "escalated", "investigating"]
 
 
+# ---------------------------------------------------------------------- seed 002's order data (issue 21)
+# The demo's and the bench's orders carry the whole fabric order: ship-to pricing, tax and choices, item data,
+# billing addresses, cards and tokens, what each shipment carried and the promotions. Plain values computed per
+# row, no query: the order rows of seed_demo get them before they are written, the shipment lines and promotions
+# are rows of the same batch (``fabric_rows``).
+
+SHIPPING = [  # method, method id, carrier chosen, price
+    ("Standard", "10000002", "USPS", Decimal("5.99")),
+    ("Express", "10000001", "FedEx", Decimal("14.99")),
+    ("Free shipping", "10000003", "UPS", Decimal("0.00")),
+]
+SHIPPING_TAX_RATE = Decimal("0.08")
+CARRIER_URLS = {
+    "USPS": "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
+    "FedEx": "https://www.fedex.com/fedextrack/?trknbr={}",
+    "UPS": "https://www.ups.com/track?tracknum={}",
+}
+TAX_CODES = {"Snacks": "PF050000", "Beverages": "PF050100", "Apparel": "PC040100"}  # else FR020000
+WEIGHTS = {"Small": ("6", "oz"), "Medium": ("1.5", "lb"), "Large": ("3.2", "lb"), "1 count": ("0.5", "lb")}
+WAREHOUSES = {"Bellevue": "WH-SEA-01", "Austin": "WH-AUS-01", "Denver": "WH-DEN-01", "Boston": "WH-BOS-01"}
+DELIVERED = ("completed", "partially_returned", "returned")
+
+
+def fabric_order(index: int, order: dict) -> random.Random:
+    """Fill the order row with seed 002's data; returns the order's own generator for its item, payment and
+    shipment data (the demo's other values keep drawing from theirs, so they stay what they were)."""
+    rnd = random.Random(f"fabric-{index}")
+    method, method_id, carrier, price = rnd.choice(SHIPPING)
+    tax = (price * SHIPPING_TAX_RATE).quantize(CENT)
+    order.update(
+        customer_middle_name=rnd.choice(["", "", "J", "p", "Lee"]),
+        customer_phone_kind=rnd.choice(["mobile", "mobile", "home", "work"]),
+        ship_to_street2=rnd.choice(["", "", "Suite 500", "Apt 4B"]),
+        ship_to_is_validated=rnd.random() < 0.8,
+        ship_to_price=price,
+        ship_to_estimated_tax=tax,
+        ship_to_committed_tax=tax if order["status"] in DELIVERED else Decimal("0.00"),
+        ship_to_tax_code="FR020000",
+        ship_to_carrier=carrier,
+        ship_to_method=method,
+        ship_to_method_id=method_id,
+        ship_to_promised_delivery_date=order["created_at"] + timedelta(days=2 if method == "Express" else 5),
+        ship_to_instructions=rnd.choice(["", "", "Leave at back door", "Ring the bell twice"]),
+        tags=rnd.choice([[], [], ["vip"], ["gift"], ["vip", "gift"]]),
+        events=[{"type": "order_placed", "channel": order["channel"]}],
+        attributes=[{"name": "giftWrap", "value": True}] if rnd.random() < 0.1 else [],
+    )
+    return rnd
+
+
+def fabric_item(rnd: random.Random, line: dict, *, order: dict, category: str, size: str) -> None:
+    weight, unit = WEIGHTS.get(size, ("1", "lb"))
+    line.update(
+        item_group=rnd.choice(["", "Bestsellers", "New arrivals"]),
+        tax_code=TAX_CODES.get(category, "FR020000"),
+        weight=Decimal(weight),
+        weight_unit=unit,
+        reserved_location=WAREHOUSES.get(order["ship_to_city"], "WH-SEA-01") if order["status"] != "pending" else "",
+        attributes=[{"name": "size", "value": size}],
+    )
+
+
+def fabric_payment(rnd: random.Random, payment: dict, *, order: dict) -> None:
+    """A card's last four digits and a token; the billing address is the ship-to's, on the customer's name."""
+    card = payment["payment_method"] != "PayPal"
+    payment.update(
+        payment_kind="Default payment",
+        card_last_four=f"{rnd.randint(0, 9999):04d}" if card else "",
+        token_reference=str(rnd.randint(10**8, 10**9 - 1)),
+        bill_to_first_name=order["customer_first_name"],
+        bill_to_middle_name=order["customer_middle_name"],
+        bill_to_last_name=order["customer_last_name"],
+        bill_to_email=order["customer_email"],
+        bill_to_phone=order["customer_phone"],
+        bill_to_phone_kind=order["customer_phone_kind"],
+        bill_to_street1=order["ship_to_street1"],
+        bill_to_street2=order["ship_to_street2"],
+        bill_to_city=order["ship_to_city"],
+        bill_to_state=order["ship_to_state"],
+        bill_to_zip_code=order["ship_to_zip_code"],
+        bill_to_country=order["ship_to_country"],
+        bill_to_is_validated=order["ship_to_is_validated"],
+    )
+
+
+def fabric_shipment(shipment: dict, *, order: dict) -> None:
+    """Shipped by the carrier the customer chose, with its tracking page; delivered two days later."""
+    shipment["carrier"] = order["ship_to_carrier"]
+    shipment["carrier_url"] = CARRIER_URLS[shipment["carrier"]].format(shipment["tracking_number"])
+    if order["status"] in DELIVERED:
+        shipment["delivered_date"] = shipment["shipped_date"] + timedelta(days=2)
+
+
+def fabric_rows(batch: list[tuple[dict, list[dict], dict | None]]) -> tuple[list[dict], list[dict]]:
+    """The shipment lines and promotions of a batch of written (order, items, shipment) rows: a shipment carries
+    every item whole; free shipping is a FREESHIP promotion on the ship-to, a discounted item a SAVE1 one."""
+    lines, promotions = [], []
+    for order, items, shipment in batch:
+        if shipment is not None:
+            lines += [
+                {"shipment_id": shipment["id"], "order_item_id": item["id"], "quantity": item["quantity"]}
+                for item in items
+            ]
+        if not order["ship_to_price"]:
+            promotions.append({"order_id": order["id"], "name": "FREESHIP", "created_at": order["created_at"]})
+        promotions += [
+            {"order_id": order["id"], "order_item_id": item["id"], "name": "SAVE1", "created_at": order["created_at"]}
+            for item in items
+            if item["discount"]
+        ]
+    return lines, promotions
+
+
 class RowWriter:
     """Writes plain rows (dicts by field attname) of a model and, where the model has history, one history row
     each: what ``bulk_create_with_history`` writes (``history_type`` "+", the default user and change reason,

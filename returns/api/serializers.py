@@ -12,7 +12,7 @@ class ReturnLineInput(StrictInputSerializer):
 
 
 class ReturnCreateInput(StrictInputSerializer):
-    items = ReturnLineInput(many=True, allow_empty=False)
+    items = ReturnLineInput(many=True, allow_empty=False, max_length=500)
     return_code = serializers.CharField(max_length=16)
     message = serializers.CharField(max_length=1000, required=False, allow_blank=True)
     refund = serializers.BooleanField(required=False, default=False)

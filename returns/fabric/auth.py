@@ -1,7 +1,8 @@
 """``x-api-key`` and ``x-site-context`` for the fabric API.
 
 Checked in this order: the key (401: missing, unknown, revoked or expired), the site context (400:
-missing, not a JSON object, ``account`` missing or malformed, bad ``channel``/``stage``/``date``),
+missing, not a JSON object, nested deeper than ``API_MAX_JSON_DEPTH`` (32) levels, ``account`` missing or
+malformed, bad ``channel``/``stage``/``date``),
 then the key's account against the context's (403). Orders are then looked up inside the context's
 account (and channel when given); anything else answers 404.
 """
@@ -17,6 +18,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.authentication import BaseAuthentication
 
 from config.accounts import ACCOUNT_RE
+from config.api.bounds import json_too_deep, max_json_depth
 from returns.errors import AccountMismatch, ApiKeyRequired, InvalidApiKey, InvalidSiteContext
 from returns.models import AccountAPIKey
 
@@ -57,9 +59,12 @@ def _bad(message: str, field: str = HEADER) -> InvalidSiteContext:
 def parse_site_context(raw: str | None) -> SiteContext:
     if raw is None or not raw.strip():
         raise _bad("The x-site-context header is required")
+    depth = max_json_depth()
+    if json_too_deep(raw, depth):  # scanned, not parsed: no recursion however deep the header nests
+        raise _bad(f"The x-site-context header must be a JSON object nested at most {depth} levels deep")
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _bad("The x-site-context header must be a JSON object") from None
     if not isinstance(data, dict):
         raise _bad("The x-site-context header must be a JSON object")

@@ -12,9 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
+from config.api.query_params import DeclaredQueryParams
 from config.errors import OrderNotFound
 from config.idempotency import idempotent
 from orders.models import Order, OrderItem
+from orders.selectors import cancellation_refunds
 from returns import services
 from returns.fabric import serializers as s
 from returns.fabric.auth import FabricAPIKeyAuthentication, SiteContext, authorize
@@ -61,7 +63,7 @@ def fabric_order_queryset() -> QuerySet[Order]:
     )
 
 
-class FabricView(APIView):
+class FabricView(DeclaredQueryParams, APIView):
     authentication_classes = [FabricAPIKeyAuthentication]
     permission_classes: list = []
     site: SiteContext
@@ -88,9 +90,11 @@ class FabricView(APIView):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    def action_response(self, order_id: str, status_text: str) -> Response:
+    def action_response(self, order_id: str, status_text: str, *, with_refunds: bool = False) -> Response:
         order = self.scoped(order_id)
         body = {"orderId": order.order_id, "status": status_text, "order": s.fabric_order(order)}
+        if with_refunds:
+            body["refunds"] = s.FabricRefund(cancellation_refunds(order), many=True).data
         return with_etag(Response(body), order.revision)
 
     def locked(self, order_id: str):
@@ -169,7 +173,7 @@ class FabricOrderCancelView(FabricView):
         parameters=[SITE_CONTEXT, IF_MATCH, IDEMPOTENCY_KEY, etag_header(200)],
         request=s.CancelInput,
         responses={
-            200: s.OrderActionOutput,
+            200: s.CancelOutput,
             **COMMON_ERRORS,
             **WRITE_ERRORS,
             400: _err(
@@ -177,7 +181,8 @@ class FabricOrderCancelView(FabricView):
             ),
             409: _err("ALREADY_CANCELLED / ORDER_NOT_CANCELLABLE (completed, returned, or already shipped)"),
         },
-        description="Cancel an order before it ships. Appends a statusDescriptions entry; revision +1.",
+        description="Cancel an order before it ships. Appends a statusDescriptions entry; revision +1. A paid order is "
+        "refunded what is still refundable, one refund per captured payment, in the same transaction (`refunds`).",
     )
     @idempotent
     def patch(self, request):
@@ -191,4 +196,4 @@ class FabricOrderCancelView(FabricView):
                 account=self.site.account,
                 channel=self.site.channel,
             )
-        return self.action_response(data["orderId"], "Successfully Cancelled order")
+        return self.action_response(data["orderId"], "Successfully Cancelled order", with_refunds=True)

@@ -34,11 +34,22 @@ def payment(order):
     return order.payments.get()
 
 
+def as_number(amount):
+    """A money amount as a JSON number; anything that is not one (a test of a bad value) as given."""
+    try:
+        return Decimal(str(amount))
+    except ArithmeticError:
+        return amount
+
+
 def body(order, *, amount="10.00", refund_type="externalRefund", **extra) -> dict:
+    """An appeasement body; ``amount`` is sent as a JSON number (a string is refused, as the schema says)."""
     data = {
         "orderId": order.order_id,
         "reason": "incorrectItem",
-        "appeasementRefunds": [{"refundType": refund_type, "amount": amount, "currencyCode": order.currency}],
+        "appeasementRefunds": [
+            {"refundType": refund_type, "amount": as_number(amount), "currencyCode": order.currency}
+        ],
     }
     data.update(extra)
     return data

@@ -121,7 +121,7 @@ def test_put_refund_replacement_rule(cc, agent, order):
             {
                 "appeasementRefunds": [
                     created["appeasementRefunds"][0],
-                    {"refundType": "storeCredit", "amount": "4.00", "currencyCode": "USD"},
+                    {"refundType": "storeCredit", "amount": 4.00, "currencyCode": "USD"},
                 ]
             },
             format="json",
@@ -136,8 +136,8 @@ def test_put_refund_replacement_rule(cc, agent, order):
         f"{BASE}/{created['id']}",
         {
             "appeasementRefunds": [
-                {"id": added["id"], "refundType": "storeCredit", "amount": "6.50", "currencyCode": "USD"},
-                {"refundType": "externalRefund", "amount": "2.00"},
+                {"id": added["id"], "refundType": "storeCredit", "amount": 6.50, "currencyCode": "USD"},
+                {"refundType": "externalRefund", "amount": 2.00},
             ]
         },
         format="json",
@@ -156,14 +156,14 @@ def test_put_refund_replacement_rule(cc, agent, order):
     assert_cc_error(
         cc(agent).put(
             f"{BASE}/{created['id']}",
-            {"appeasementRefunds": [{"id": "ar_other", "refundType": "storeCredit", "amount": "1.00"}]},
+            {"appeasementRefunds": [{"id": "ar_other", "refundType": "storeCredit", "amount": 1.00}]},
             format="json",
         ),
         400,
         "13001",
         "appeasementRefunds[0].id",
     )
-    twice = {"id": added["id"], "refundType": "storeCredit", "amount": "1.00"}
+    twice = {"id": added["id"], "refundType": "storeCredit", "amount": 1.00}
     assert_cc_error(
         cc(agent).put(f"{BASE}/{created['id']}", {"appeasementRefunds": [twice, twice]}, format="json"),
         400,
@@ -213,7 +213,7 @@ def test_put_state_submitted_submits_then_only_notes_and_new_comments(
     refund = {**created["appeasementRefunds"][0]}
     # frozen: amounts, refunds, reason, order, type
     for change, field in (
-        ({"appeasementRefunds": [{**refund, "amount": "11.00"}]}, "appeasementRefunds"),
+        ({"appeasementRefunds": [{**refund, "amount": 11.00}]}, "appeasementRefunds"),
         ({"appeasementRefunds": []}, "appeasementRefunds"),
         ({"reason": "itemArrivedDamaged"}, "reason"),
         ({"type": "shipping"}, "type"),
@@ -235,7 +235,41 @@ def test_put_state_submitted_submits_then_only_notes_and_new_comments(
 def test_put_id_in_body_must_match_the_path(cc, agent, order):
     created = create(cc(agent), order)
     assert_cc_error(cc(agent).put(f"{BASE}/{created['id']}", {"id": "app_other"}, format="json"), 400, "13001", "id")
-    assert cc(agent).put(f"{BASE}/{created['id']}", {"id": created["id"]}, format="json").status_code == 200
+    same = cc(agent).put(f"{BASE}/{created['id']}", {"id": created["id"], "notes": "Called"}, format="json")
+    assert same.status_code == 200
+
+
+@pytest.mark.parametrize("empty", [{}, {"id": None}], ids=["no fields", "only the id"])
+def test_an_empty_put_is_13001_and_moves_nothing(cc, agent, order, empty):
+    created = create(cc(agent), order)
+    body = {"id": created["id"]} if "id" in empty else {}
+    put = cc(agent).put(f"{BASE}/{created['id']}", body, format="json")
+    assert_cc_error(put, 400, "13001", "body")
+    again = cc(agent).get(f"{BASE}/{created['id']}")
+    assert again["ETag"] == f'"{Appeasement.objects.get(appeasement_id=created["id"]).revision}"'
+    assert again.json()["lastModifiedDate"] == created["lastModifiedDate"]
+
+
+def test_changing_only_refunds_or_adding_a_comment_moves_the_etag(cc, agent, order):
+    """ETags mean the representation: a second client's If-Match with the old ETag then gets 412."""
+    created = create(cc(agent), order)
+    url = f"{BASE}/{created['id']}"
+    first = cc(agent).get(url)
+    old = first["ETag"]
+    refund = {**created["appeasementRefunds"][0], "amount": 8}
+    refund.pop("state", None)
+    changed = cc(agent).put(url, {"appeasementRefunds": [refund]}, format="json")
+    assert changed.status_code == 200, changed.content
+    assert changed["ETag"] != old
+    assert changed.json()["lastModifiedDate"] != created["lastModifiedDate"]
+    stale = cc(agent).put(url, {"appeasementRefunds": [{**refund, "amount": 3}]}, format="json", HTTP_IF_MATCH=old)
+    assert_cc_error(stale, 412, "412")
+    assert cc(agent).get(url).json()["appeasementRefunds"][0]["amount"] == 8
+    commented = cc(agent).put(
+        url, {"comments": [{"comment": "Called back"}]}, format="json", HTTP_IF_MATCH=changed["ETag"]
+    )
+    assert commented.status_code == 200, commented.content
+    assert commented["ETag"] != changed["ETag"]
 
 
 def test_put_can_move_a_draft_to_another_order_with_the_rules(cc, agent, order):

@@ -63,7 +63,7 @@ def test_currency_must_be_the_orders(cc, agent, order):
     assert_cc_error(
         cc(agent).put(
             f"{BASE}/{created['id']}",
-            {"appeasementRefunds": [{"refundType": "storeCredit", "amount": "1.00", "currencyCode": "GBP"}]},
+            {"appeasementRefunds": [{"refundType": "storeCredit", "amount": 1.00, "currencyCode": "GBP"}]},
             format="json",
         ),
         400,
@@ -90,7 +90,7 @@ def test_unknown_refund_type_is_900017(cc, agent, order):
     assert_cc_error(
         cc(agent).put(
             f"{BASE}/{created['id']}",
-            {"appeasementRefunds": [{"refundType": "giftCard", "amount": "1.00"}]},
+            {"appeasementRefunds": [{"refundType": "giftCard", "amount": 1.00}]},
             format="json",
         ),
         400,
@@ -153,7 +153,7 @@ def test_total_never_passes_what_was_paid(cc, agent, order, settings):
     )
     assert data["refundableAmount"] == 100
     two = body(order, amount="60.00")
-    two["appeasementRefunds"].append({"refundType": "storeCredit", "amount": "40.01"})
+    two["appeasementRefunds"].append({"refundType": "storeCredit", "amount": 40.01})
     assert_cc_error(cc(agent).post(BASE, two, format="json"), 400, "13001", "appeasementRefunds")
     assert cc(agent).post(f"{BASE}/submit", body(order, amount="100.00"), format="json").status_code == 201
 
@@ -178,7 +178,7 @@ def test_ledger_limit_is_shared_with_issue_refunds(cc, agent, order, settings):
     # and the other way round: after a 40.00 appeasement the issue refund finds nothing left
     cc(agent).put(
         f"{BASE}/{created['id']}",
-        {"appeasementRefunds": [{"refundType": "storeCredit", "amount": "40.00"}]},
+        {"appeasementRefunds": [{"refundType": "storeCredit", "amount": 40.00}]},
         format="json",
     )
     assert submit(cc(agent), created["id"]).status_code == 200
@@ -284,7 +284,7 @@ def test_over_the_policy_share_goes_to_pending_approval(cc, agent, manager, orde
     assert_cc_error(
         cc(agent).put(
             f"{BASE}/{created['id']}",
-            {"appeasementRefunds": [{"refundType": "storeCredit", "amount": "5.00"}]},
+            {"appeasementRefunds": [{"refundType": "storeCredit", "amount": 5.00}]},
             format="json",
         ),
         409,

@@ -436,7 +436,7 @@ def _appeasement(p, amount: str, *, submit_it: bool = False) -> Appeasement:
     body = {
         "orderId": order.order_id,
         "reason": "incorrectItem",
-        "appeasementRefunds": [{"refundType": "externalRefund", "amount": amount, "currencyCode": "USD"}],
+        "appeasementRefunds": [{"refundType": "externalRefund", "amount": Decimal(amount), "currencyCode": "USD"}],
     }
     r = client.post("/ccagent/v1/appeasements" + ("/submit" if submit_it else ""), body, format="json")
     assert r.status_code in (200, 201), r.content

@@ -1,4 +1,5 @@
-"""Schemathesis over every operation of the OpenAPI schema, all default checks, in-process (WSGI).
+"""Schemathesis over every operation of the OpenAPI schema, all default checks (negative-data rejection included:
+a schema-violating request must get a 4xx), in-process (WSGI).
 
 As an agent and as a manager, alternating example by example (``/api/v1/`` with their tokens, ``/ccagent/``
 with Bearer tokens), and with a fabric key of the order's account for ``/api-order/``.

@@ -4,7 +4,13 @@ import pytest
 
 from orders.models import OrderItem, OrderStatus, Shipment, ShipmentStatus
 from returns.models import OrderStatusDescription
-from tests.factories import PaymentFactory, order_with_items
+from tests.factories import (
+    PaymentFactory,
+    PromotionFactory,
+    ShipmentFactory,
+    ShipmentLineFactory,
+    order_with_items,
+)
 from tests.returns.conftest import ACCOUNT, seed_order
 
 pytestmark = pytest.mark.django_db
@@ -29,11 +35,21 @@ def test_get_order_runs_a_fixed_number_of_queries(fabric, django_assert_num_quer
     order = order_with_items(items=lines, account=ACCOUNT)
     for _ in range(3):
         PaymentFactory(order=order)
+    # seed 002's lists of objects (issue 21): what each shipment carried, promotions on each item and the shipping
+    shipments = [ShipmentFactory(order=order) for _ in range(2)]
+    PromotionFactory(order=order, name="FREESHIP")
+    for n, item in enumerate(order.items.all()):
+        ShipmentLineFactory(shipment=shipments[n % 2], order_item=item)
+        PromotionFactory(order=order, order_item=item)
     client = fabric()
-    # key lookup, order, items+category, payments, shipments, status descriptions
-    with django_assert_num_queries(6):
+    # key lookup, order, items+category, payments, shipments, their lines, promotions, status descriptions
+    with django_assert_num_queries(8):
         response = client.get(f"/api-order/orders/{order.order_id}")
-    assert len(response.json()["items"]) == lines
+    body = response.json()
+    assert len(body["items"]) == lines
+    assert sum(len(s["lineItems"]) for s in body["shipments"]) == lines
+    assert all(len(i["promosApplied"]) == 1 for i in body["items"])
+    assert body["shipTo"][0]["promosApplied"] == [{"name": "FREESHIP"}]
 
 
 def test_an_order_without_customer_data_leaves_those_fields_out(fabric):

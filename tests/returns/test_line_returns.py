@@ -51,7 +51,7 @@ def test_partial_then_full_return(api, agent, order, django_capture_on_commit_ca
     assert body["success"] is True
     assert body["message"] == "Return recorded"
     assert body["order_status"] == "partially_returned"
-    assert body["revision"] == 2
+    assert body["revision"] == 2  # one change of the order: the status move with its refund
     ret = body["return"]
     assert ret["scope"] == "lines"
     assert ret["return_code"] == "2002"
@@ -85,7 +85,8 @@ def test_partial_then_full_return(api, agent, order, django_capture_on_commit_ca
     assert response.json()["return"]["refund_amount"] == 50.0
     order.refresh_from_db()
     assert order.status == OrderStatus.RETURNED
-    assert order.revision == 3
+    # each return (its status move with its refund), and the first refund's processing and completion (run above)
+    assert order.revision == 5
     assert sum(Refund.objects.filter(order=order).values_list("amount", flat=True)) == D("60.00")
     history = order.history.first()
     assert history.history_user == agent
@@ -269,9 +270,9 @@ def test_same_item_twice(api, agent, order):
             {"items": [{"order_item_id": "x", "quantity": 1}]},
             [{"field": "items[0].order_item_id", "error": "Must be a valid UUID."}],
         ),
-        ({"items": "x"}, [{"field": "items", "error": 'Expected a list of items but got type "str".'}]),
+        ({"items": "x"}, [{"field": "items", "error": "Must be a list"}]),
         ({"return_code": None}, [{"field": "return_code", "error": "This field may not be null."}]),
-        ({"refund": "maybe"}, [{"field": "refund", "error": "Must be a valid boolean."}]),
+        ({"refund": "maybe"}, [{"field": "refund", "error": "Must be a boolean (true or false)"}]),
         ({"colour": "red"}, [{"field": "colour", "error": "Unknown field"}]),
     ],
 )

@@ -19,7 +19,7 @@ def test_schema_validates_and_documents_returns(tmp_path):
         "If-Match": False,
         "Idempotency-Key": False,
     }
-    assert set(ret["responses"]) == {"200", "400", "401", "403", "404", "409", "412", "422", "429"}
+    assert set(ret["responses"]) == {"200", "400", "401", "403", "404", "409", "412", "413", "422", "429", "500"}
     assert "ETag" in ret["responses"]["200"]["headers"]
     assert ret["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/FabricError")
     assert schema["components"]["securitySchemes"]["fabricApiKey"] == {

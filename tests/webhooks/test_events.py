@@ -129,7 +129,7 @@ def test_order_item_update_and_cancel(agent, manager):
         order_id=order.order_id, order_item_id=str(item.order_item_id), actor=agent, changes={"preparation_notes": "x"}
     )
     order_change_status(order_id=order.order_id, actor=manager, status=OrderStatus.CANCELED, reason="Customer asked")
-    [updated, cancelled] = events()
+    [updated, cancelled, refunded] = events()  # the paid order's cancellation refunds it (issue 21)
     assert updated["type"] == "order_item.updated"
     assert updated["data"]["order_item_id"] == str(item.order_item_id)
     assert updated["data"]["order_id"] == order.order_id
@@ -137,12 +137,16 @@ def test_order_item_update_and_cancel(agent, manager):
     assert cancelled["type"] == "order.cancelled"
     assert cancelled["data"]["order_id"] == order.order_id
     assert (cancelled["data"]["status"], cancelled["data"]["to"]) == ("canceled", "canceled")
+    assert refunded["type"] == "refund.created"
+    assert (refunded["data"]["cause_type"], refunded["data"]["amount"]) == ("cancellation", 20.0)
 
 
 def test_fabric_cancel_is_order_cancelled(agent):
     order = order_with_items()
     order_cancel(order_id=order.order_id, actor=ReturnActor.employee(agent), cancellation_code="1001")
-    assert [e["type"] for e in events()] == ["order.cancelled"]
+    # then the refund of what was paid, in the same transaction
+    assert [e["type"] for e in events()] == ["order.cancelled", "refund.created"]
+    assert events("refund.created")[0]["data"]["cause_id"] == order.order_id
 
 
 def test_returns(agent):

@@ -13,7 +13,9 @@ ACCOUNT_HELP = (
 class SubscriptionInput(StrictInputSerializer):
     url = serializers.URLField(max_length=500)
     account = serializers.CharField(max_length=24, help_text=ACCOUNT_HELP)
-    event_types = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE), required=False)
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=SUBSCRIBABLE), required=False, max_length=len(SUBSCRIBABLE)
+    )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False, default=True)
 
@@ -21,7 +23,9 @@ class SubscriptionInput(StrictInputSerializer):
 class SubscriptionUpdateInput(StrictInputSerializer):
     url = serializers.URLField(max_length=500, required=False)
     account = serializers.CharField(max_length=24, required=False, help_text=ACCOUNT_HELP)
-    event_types = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE), required=False)
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=SUBSCRIBABLE), required=False, max_length=len(SUBSCRIBABLE)
+    )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
 

@@ -12,6 +12,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from config.api.query_params import DeclaredQueryParams
 from config.api.serializers import ErrorBody
 from config.people import is_manager, is_service
 from webhooks import services
@@ -51,7 +52,7 @@ class ManagerOrService(BasePermission):
         return is_manager(request.user) or is_service(request.user)
 
 
-class WebhooksView(GenericAPIView):
+class WebhooksView(DeclaredQueryParams, GenericAPIView):
     permission_classes = [ManagerOrService]
 
     def validated(self, serializer_class):
@@ -61,6 +62,7 @@ class WebhooksView(GenericAPIView):
 
 
 class SubscriptionListCreateView(WebhooksView):
+    paginated = True
     serializer_class = s.SubscriptionOutput
 
     def get_queryset(self):
@@ -163,6 +165,7 @@ class SubscriptionTestView(WebhooksView):
 
 
 class SubscriptionDeliveriesView(WebhooksView):
+    paginated = True
     serializer_class = s.DeliveryOutput
     queryset = Delivery.objects.none()  # for the schema
 

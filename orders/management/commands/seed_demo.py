@@ -23,7 +23,18 @@ from simple_history.utils import bulk_create_with_history
 from config.people import employee_upsert
 from orders import services
 from orders.management import seed_scale as scale
-from orders.models import Category, Order, OrderItem, OrderStatus, Payment, Refund, RefundSource, Shipment
+from orders.models import (
+    Category,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Payment,
+    Promotion,
+    Refund,
+    RefundSource,
+    Shipment,
+    ShipmentLine,
+)
 
 DEMO_EMPLOYEES = [
     ("emp_cs_001", "agent", "agent-demo-001"),
@@ -164,8 +175,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{created} new demo orders, {total - created} already there"))
 
     def write_batch(self, indexes: list[int]) -> int:
-        """New orders with their items, payments and shipments, as plain rows (see ``seed_scale.RowWriter``);
-        on the bulk path the batch's issues, notes, refunds, appeasements and returns follow."""
+        """New orders with their items, payments and shipments, what each shipment carried and the promotions
+        (seed 002's whole order: ``seed_scale.fabric_*``), as plain rows (see ``seed_scale.RowWriter``); on the
+        bulk path the batch's issues, notes, refunds, appeasements and returns follow."""
         now = timezone.now()
         orders, items, payments, shipments = [], defaultdict(list), {}, []
         statuses = [s for s, _ in STATUS_WEIGHTS]
@@ -194,6 +206,7 @@ class Command(BaseCommand):
                 "ship_to_country": "USA",
                 "created_at": created_at,
             }
+            fabric = scale.fabric_order(index, order)  # seed 002's data (its own generator: rnd is unchanged)
             subtotal = tax_total = Decimal("0.00")
             order_lines = []
             for line_number, (cat, (name, size, price)) in enumerate(rnd.sample(products, rnd.randint(1, 4)), 1):
@@ -219,7 +232,10 @@ class Command(BaseCommand):
                         "_total": quantity * unit_price - discount + tax,  # OrderItem.line_total
                     }
                 )
-            order["subtotal"], order["tax_total"], order["order_total"] = subtotal, tax_total, subtotal + tax_total
+                scale.fabric_item(fabric, order_lines[-1], order=order, category=cat, size=size)
+            # the totals, as orders.services.order_create computes them: the items, the shipping and its tax
+            order["subtotal"], order["tax_total"] = subtotal, tax_total + order["ship_to_estimated_tax"]
+            order["order_total"] = subtotal + order["ship_to_price"] + order["tax_total"]
             payment = {
                 "payment_group_id": f"pg{index}",
                 "payment_method": rnd.choice(["Visa", "Mastercard", "Amex", "PayPal"]),
@@ -227,6 +243,7 @@ class Command(BaseCommand):
                 "currency": "USD",
                 "created_at": created_at,
             }
+            scale.fabric_payment(fabric, payment, order=order)
             shipment = None
             if status in (OrderStatus.IN_PROGRESS, OrderStatus.COMPLETED):
                 shipment = {
@@ -235,6 +252,7 @@ class Command(BaseCommand):
                     "status": "delivered" if status == OrderStatus.COMPLETED else "in_transit",
                     "shipped_date": created_at + timedelta(days=1),
                 }
+                scale.fabric_shipment(shipment, order=order)
             orders.append(order)
             shipments.append((order, order_lines, payment, shipment))
 
@@ -250,8 +268,12 @@ class Command(BaseCommand):
         item_rows = self.writer.write(OrderItem, [line for lines in items.values() for line in lines])
         self.writer.write(Payment, list(payments.values()))
         ship_rows = self.writer.write(Shipment, [s for *_, s in shipments if s is not None])
+        line_rows, promotion_rows = scale.fabric_rows([(order, lines, s) for order, lines, _p, s in shipments])
+        self.writer.write(ShipmentLine, line_rows)
+        self.writer.write(Promotion, promotion_rows)
         if self.scale is not None:
-            self.scale.count(len(orders) + len(item_rows) + len(payments) + len(ship_rows))
+            written = len(orders) + len(item_rows) + len(payments) + len(ship_rows)
+            self.scale.count(written + len(line_rows) + len(promotion_rows))
             self.scale.write_batch(orders, items, payments)
         return len(orders)
 
