@@ -3,7 +3,8 @@
 A view declares ``query_params = {"GET": ("orderId", ...), "DELETE": ("agentId",)}``; a GET list
 (``paginated = True``) also takes its filterset's filters and its paginator's parameters (``page``,
 ``page_size``). Everything else (a typo, a parameter of another operation, a parameter on a detail or write
-operation) is refused before the view runs, never silently ignored. The base views of the three dialects mix
+operation) is refused before the view runs, never silently ignored; so is a declared parameter sent empty
+(``?limit=``). The base views of the three dialects mix
 this in, so a new endpoint is covered.
 """
 
@@ -23,6 +24,9 @@ class DeclaredQueryParams:
         unknown = sorted(set(request.query_params) - self.allowed_query_params(request.method))
         if unknown:
             raise ValidationFailed([{"field": name, "error": "Unknown query parameter"} for name in unknown])
+        empty = sorted(name for name, values in request.query_params.lists() if not all(v.strip() for v in values))
+        if empty:  # ?limit= is no default: the client meant something and sent nothing
+            raise ValidationFailed([{"field": name, "error": "Must not be empty"} for name in empty])
 
     def allowed_query_params(self, method: str) -> frozenset[str]:
         allowed = set(ALWAYS) | set(self.query_params.get(method, ()))

@@ -96,7 +96,7 @@ def pages(order, issue) -> dict[str, str]:
 PINNED = {
     "index": 8,
     "order search by email": 7,
-    "order page": 13,
+    "order page": 14,  # + whether anything shipped (the Cancel button's condition: a shipped order is returned)
     "issue page (timeline)": 14,
     "issue refund form": 7,  # + the employee's refund limit (and what is left of it, when they have one)
     "transition form": 5,
