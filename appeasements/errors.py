@@ -12,6 +12,8 @@ from typing import Any
 from config.api.bounds import PAYLOAD_TOO_LARGE
 from config.api.exception_handler import RepositoryError
 from config.errors import DomainError, ErrorCode, InvalidStatusTransition, NotFound, ValidationFailed
+from issues.errors import IssueErrorCode
+from orders.errors import OrderErrorCode
 
 PREFIX = "/ccagent/"
 
@@ -54,13 +56,13 @@ _BY_DOMAIN_CODE = {
     ErrorCode.NOT_ACCEPTABLE: INVALID_INPUT,
     ErrorCode.METHOD_NOT_ALLOWED: INVALID_INPUT,
     ErrorCode.DUPLICATE: INVALID_INPUT,
-    ErrorCode.REFUND_PROCESSING_ERROR: INVALID_INPUT,
-    ErrorCode.ORDER_NOT_FOUND: INVALID_INPUT,  # an unknown orderId in a body is invalid input
+    OrderErrorCode.REFUND_PROCESSING_ERROR: INVALID_INPUT,
+    OrderErrorCode.ORDER_NOT_FOUND: INVALID_INPUT,  # an unknown orderId in a body is invalid input
     ErrorCode.NOT_FOUND: NOT_FOUND,
-    ErrorCode.ISSUE_NOT_FOUND: INVALID_INPUT,
-    ErrorCode.ITEM_NOT_FOUND: INVALID_INPUT,
+    IssueErrorCode.ISSUE_NOT_FOUND: INVALID_INPUT,
+    OrderErrorCode.ITEM_NOT_FOUND: INVALID_INPUT,
     ErrorCode.INVALID_STATUS_TRANSITION: WRONG_STATE,
-    ErrorCode.ORDER_NOT_MODIFIABLE: WRONG_STATE,
+    OrderErrorCode.ORDER_NOT_MODIFIABLE: WRONG_STATE,
     ErrorCode.CONCURRENT_UPDATE: WRONG_STATE,
     ErrorCode.AUTHENTICATION_REQUIRED: NOT_AUTHENTICATED,
     ErrorCode.AUTHENTICATION_FAILED: NOT_AUTHENTICATED,

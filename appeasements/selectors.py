@@ -16,8 +16,8 @@ from appeasements.models import (
     AppeasementRefundState,
     RefundType,
 )
+from orders import ledger
 from orders.models import ZERO, Order, OrderStatus, Payment, PaymentStatus, RefundStatus
-from orders.selectors import order_money
 
 # Orders that cannot be appeased: nothing was delivered or everything was called off.
 NOT_APPEASABLE_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.CANCELED)
@@ -82,14 +82,14 @@ class Initiation:
 
 
 def appeasement_initiation(order: Order) -> Initiation:
-    paid, refunded = order_money(order)
-    refundable = max(paid - refunded, ZERO)
+    money = ledger.order_money(order)
+    refundable = money.refundable
     share = Decimal(str(settings.APPEASEMENT_POLICY_SHARE))
     return Initiation(
         order=order,
         appeasable=is_appeasable(order) and refundable > ZERO,
-        paid=paid,
-        refunded=refunded,
+        paid=money.paid,
+        refunded=money.refunded,
         refundable=refundable,
         policy_limit=(order.order_total * share).quantize(Decimal("0.01")),
         refund_types=list(RefundType.objects.filter(active=True)),

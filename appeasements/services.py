@@ -48,14 +48,13 @@ from config.history import save_with_history, stamp
 from config.people import employee_role, is_service, own_credential_required, resolve_actor
 from config.permissions import MANAGER
 from config.tasks import enqueue_after_commit
+from orders import ledger
 from orders.models import ZERO, Order, Payment, RefundCause
 from orders.refund_policy import limit_breach
-from orders.selectors import order_money
 from orders.services import refund_record
 from webhooks.services import event_emit
 
 logger = logging.getLogger(__name__)
-CENT = Decimal("0.01")
 NOTES_MAX = 4000
 COMMENT_MAX = 4000
 
@@ -189,7 +188,7 @@ def _resolve_refunds(order: Order, refunds: list[RefundInput]) -> list[_Resolved
             amount = None
         if amount is None or not amount.is_finite() or amount <= ZERO:
             errors.append({"field": f"{where}.amount", "error": "Must be a positive amount"})
-        elif amount != amount.quantize(CENT):
+        elif amount != amount.quantize(ledger.CENT):
             errors.append({"field": f"{where}.amount", "error": "Must have at most two decimal places"})
         currency = r.currency_code or order.currency
         if currency != order.currency:
@@ -219,15 +218,15 @@ def _resolve_refunds(order: Order, refunds: list[RefundInput]) -> list[_Resolved
 
 def _check_within_paid(order: Order, total: Decimal) -> Decimal:
     """The appeasement plus what is already refunded never passes what was paid. Returns the refundable."""
-    paid, refunded = order_money(order)
-    refundable = max(paid - refunded, ZERO)
+    money = ledger.order_money(order)
+    refundable = money.refundable
     if total > refundable:
         raise InvalidInput(
             [
                 {
                     "field": "appeasementRefunds",
                     "error": f"The total {total} exceeds the refundable amount {refundable} {order.currency} "
-                    f"of order {order.order_id} (paid {paid}, already refunded {refunded})",
+                    f"of order {order.order_id} (paid {money.paid}, already refunded {money.refunded})",
                 }
             ],
             message="Appeasement exceeds the refundable amount",
@@ -296,7 +295,7 @@ def _save_refunds(appeasement: Appeasement, resolved: list[_ResolvedRefund], *, 
             "refund_type": r.refund_type,
             "payment_group_id": r.input.payment_group_id or "",
             "payment": r.payment,
-            "amount": Decimal(r.input.amount).quantize(CENT),
+            "amount": Decimal(r.input.amount).quantize(ledger.CENT),
             "currency_code": r.currency,
         }
         changed = row.pk is None or any(getattr(row, k) != v for k, v in values.items())
@@ -411,7 +410,7 @@ def _frozen_changes(appeasement: Appeasement, data: AppeasementInput) -> list[st
         given = {}
         for r in data.refunds:
             try:
-                amount = Decimal(r.amount).quantize(CENT)
+                amount = Decimal(r.amount).quantize(ledger.CENT)
             except (InvalidOperation, TypeError, ValueError):
                 amount = None
             given[r.id] = (r.refund_type, amount, r.payment_group_id or None, r.currency_code or None)
@@ -551,7 +550,7 @@ def policy_breaches(appeasement: Appeasement, total: Decimal, *, submitter, orde
     order = order or appeasement.order
     why: list[str] = []
     share = Decimal(str(settings.APPEASEMENT_POLICY_SHARE))
-    allowed = (order.order_total * share).quantize(CENT)
+    allowed = (order.order_total * share).quantize(ledger.CENT)
     if total > allowed:
         percent = f"{(share * 100).normalize():f}%"
         why.append(f"{total} is over {percent} of the order total ({allowed} {order.currency})")
@@ -594,7 +593,7 @@ def _submit(appeasement: Appeasement, *, actor) -> None:
     validate_with_hook(appeasement)  # 900016 / 900015; before the order lock is taken
 
     # The order lock before the limit is read: what the submitter already refunded on the order is then final.
-    locked = Order.objects.select_for_update().get(pk=appeasement.order_id)
+    locked = ledger.order_locked(appeasement.order_id)
     breaches = policy_breaches(appeasement, total, submitter=actor, order=locked)
     if breaches:
         appeasement.request_approval()
@@ -612,10 +611,10 @@ def _pay(
     """Each refund through the ledger under the order lock: together with every other refund on the order
     they never pass what was paid (the ledger refuses otherwise and the whole submit rolls back). An approved
     appeasement's refunds are the submitter's (``requested_by``), approved by the deciding manager."""
-    locked = Order.objects.select_for_update().get(pk=appeasement.order_id)
+    locked = ledger.order_locked(appeasement.order_id)
     _check_within_paid(locked, sum((r.amount for r in refunds), ZERO))
     for row in refunds:
-        ledger = refund_record(
+        refund = refund_record(
             order=locked,
             actor=actor,
             amount=row.amount,
@@ -628,8 +627,8 @@ def _pay(
             requested_by=requested_by,
             approved_by=approved_by,
         )
-        row.ledger_refund = ledger
-        save_with_history(row, actor=actor, reason=f"Ledger refund {ledger.refund_id}")
+        row.ledger_refund = refund
+        save_with_history(row, actor=actor, reason=f"Ledger refund {refund.refund_id}")
     from appeasements.tasks import sync_refund_states
 
     enqueue_after_commit(sync_refund_states, [r.pk for r in refunds])

@@ -30,7 +30,7 @@ PREVIOUS_MAX = 50
 def hook_payload(appeasement) -> dict:
     from appeasements.api.serializers import AppeasementOutput
     from appeasements.selectors import appeasement_queryset
-    from orders.selectors import order_money
+    from orders.ledger import order_money
 
     fresh = appeasement_queryset().get(pk=appeasement.pk)
     previous = (
@@ -39,7 +39,7 @@ def hook_payload(appeasement) -> dict:
         .exclude(pk=appeasement.pk)
         .order_by("-created_at", "-id")[:PREVIOUS_MAX]
     )
-    paid, refunded = order_money(fresh.order)
+    money = order_money(fresh.order)
     return {
         "appeasement": AppeasementOutput(fresh).data,
         "order": {
@@ -47,8 +47,8 @@ def hook_payload(appeasement) -> dict:
             "state": fresh.order.status,
             "currencyCode": fresh.order.currency,
             "orderTotal": fresh.order.order_total,
-            "paidAmount": paid,
-            "refundedAmount": refunded,
+            "paidAmount": money.paid,
+            "refundedAmount": money.refunded,
             "profileId": fresh.order.customer_id,
         },
         "previousAppeasements": AppeasementOutput(previous, many=True).data,

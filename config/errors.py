@@ -1,4 +1,6 @@
-"""The domain error hierarchy: services raise these; each API dialect renders them.
+"""The domain error base and the errors every app shares: services raise these; each API dialect renders them.
+Each app's own errors live in its ``errors.py`` (``orders.errors``, ``issues.errors``, ``returns.errors``,
+``appeasements.errors``), with its codes as an enum.
 
 Every error has a stable ``code`` (the back-office ``error_code``), an HTTP ``status``, a human
 ``message`` and ``extra`` context that is merged into the error body (``current_status``,
@@ -15,15 +17,10 @@ class ErrorCode(StrEnum):
     VALIDATION_ERROR = "VALIDATION_ERROR"
     INVALID_FIELD_VALUE = "INVALID_FIELD_VALUE"
     NOT_FOUND = "NOT_FOUND"
-    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
-    ITEM_NOT_FOUND = "ITEM_NOT_FOUND"
-    ISSUE_NOT_FOUND = "ISSUE_NOT_FOUND"
-    ORDER_NOT_MODIFIABLE = "ORDER_NOT_MODIFIABLE"
     INVALID_STATUS_TRANSITION = "INVALID_STATUS_TRANSITION"
     PERMISSION_DENIED = "PERMISSION_DENIED"
     AUTHENTICATION_REQUIRED = "AUTHENTICATION_REQUIRED"
     AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED"
-    REFUND_PROCESSING_ERROR = "REFUND_PROCESSING_ERROR"
     CONCURRENT_UPDATE = "CONCURRENT_UPDATE"
     DUPLICATE = "DUPLICATE"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
@@ -37,7 +34,7 @@ class ErrorCode(StrEnum):
 
 
 class DomainError(Exception):
-    code: ErrorCode = ErrorCode.INTERNAL_ERROR
+    code: str = ErrorCode.INTERNAL_ERROR  # an app's own code enum (a StrEnum) or ErrorCode
     status: int = 500
     default_message: str = "Unexpected error"
 
@@ -81,21 +78,6 @@ class NotFound(DomainError):
     default_message = "Not found"
 
 
-class OrderNotFound(NotFound):
-    code = ErrorCode.ORDER_NOT_FOUND
-    default_message = "Order not found"
-
-
-class ItemNotFound(NotFound):
-    code = ErrorCode.ITEM_NOT_FOUND
-    default_message = "Order item not found"
-
-
-class IssueNotFound(NotFound):
-    code = ErrorCode.ISSUE_NOT_FOUND
-    default_message = "Issue not found"
-
-
 class PermissionDenied(DomainError):
     code = ErrorCode.PERMISSION_DENIED
     status = 403
@@ -104,11 +86,6 @@ class PermissionDenied(DomainError):
 
 class Conflict(DomainError):
     status = 409
-
-
-class OrderNotModifiable(Conflict):
-    code = ErrorCode.ORDER_NOT_MODIFIABLE
-    default_message = "Order cannot be modified in current status"
 
 
 class InvalidStatusTransition(Conflict):
@@ -124,12 +101,6 @@ class ConcurrentUpdate(Conflict):
 class Duplicate(Conflict):
     code = ErrorCode.DUPLICATE
     default_message = "A record with this identifier already exists"
-
-
-class RefundProcessingError(DomainError):
-    code = ErrorCode.REFUND_PROCESSING_ERROR
-    status = 422
-    default_message = "Refund could not be processed"
 
 
 class PreconditionFailed(DomainError):

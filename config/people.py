@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
+from django.db.models import Q
 from rest_framework.authtoken.models import Token
 
 from config.accounts import ACCOUNT_RE
@@ -35,6 +36,16 @@ def employee_get(employee_id: str) -> AbstractBaseUser | None:
     if not employee_id:
         return None
     return get_user_model().objects.filter(username=employee_id, is_active=True).first()
+
+
+def managers(*, administrators: bool = False) -> list[AbstractBaseUser]:
+    """The active managers (members of the Managers group), oldest account first: who is told about requests that
+    wait for a manager. ``administrators``: the active superusers too (operational alarms: a webhook subscription
+    disabled by failures goes to whoever can repair it)."""
+    who_is = Q(groups__name=MANAGER_GROUP)
+    if administrators:
+        who_is |= Q(is_superuser=True)
+    return list(get_user_model().objects.filter(who_is, is_active=True).distinct().order_by("pk"))
 
 
 def is_manager(user) -> bool:

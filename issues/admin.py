@@ -44,9 +44,9 @@ from issues.models import (
     OrderIssue,
 )
 from issues.selectors import follow_up_due_q, issue_page
+from orders import ledger
 from orders.admin import refund_limit_context, refund_outcome
 from orders.models import Refund, RefundCause, RefundSource
-from orders.selectors import order_money
 
 User = get_user_model()
 
@@ -405,13 +405,13 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
                 for r in rows
             ),
         )
-        paid, refunded = order_money(obj.order)
+        refundable = ledger.refundable(obj.order)
         return format_html(
             "<table><tr><th>Refund</th><th>Amount</th><th>Source</th><th>Status</th><th>Failure reason</th>"
             "<th>When</th></tr>{}</table>"
             "<p>Order refundable: {} {} &nbsp; <a class='button' href='{}'>Refund through the ledger</a></p>",
             table,
-            max(paid - refunded, Decimal("0.00")),
+            refundable,
             obj.order.currency,
             reverse("admin:issues_orderissue_refund", args=[obj.pk]),
         )
@@ -600,7 +600,7 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
         if not (self.has_change_permission(request, issue) and request.user.has_perm("orders.add_refund")):
             messages.error(request, "You do not have permission to refund.")
             return redirect("admin:issues_orderissue_change", issue.pk)
-        paid, refunded = order_money(issue.order)
+        money = ledger.order_money(issue.order)
         form = IssueRefundForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
 
@@ -630,9 +630,9 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
             "original": issue,
             "title": f"Refund for issue {issue.issue_id}",
             "form": form,
-            "paid": paid,
-            "refunded": refunded,
-            "refundable": max(paid - refunded, Decimal("0.00")),
+            "paid": money.paid,
+            "refunded": money.refunded,
+            "refundable": money.refundable,
             **refund_limit_context(issue.order, request.user),
         }
         return TemplateResponse(request, "admin/issues/orderissue/refund.html", context)

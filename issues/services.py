@@ -26,16 +26,16 @@ from config.errors import (
     ConcurrentUpdate,
     Duplicate,
     InvalidStatusTransition,
-    IssueNotFound,
     NotFound,
     PermissionDenied,
     ValidationFailed,
 )
 from config.history import save_with_history
-from config.people import acting_label, own_credential_required
+from config.people import acting_label, managers, own_credential_required
 from config.permissions import AGENT_GROUP, MANAGER_GROUP
 from config.tasks import enqueue_after_commit
 from issues import sla
+from issues.errors import IssueNotFound
 from issues.models import (
     DECIDE_APPROVAL,
     PRIORITY_RANK,
@@ -83,10 +83,6 @@ APPROVAL_HANDLERS = {
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _managers() -> list:
-    return list(get_user_model().objects.filter(is_active=True, groups__name=MANAGER_GROUP).distinct())
 
 
 def assignable_employee(employee_id: str):
@@ -261,7 +257,7 @@ def issue_create(*, order_id: str, actor, data: dict[str, Any]) -> OrderIssue:
 
 def _notify_critical(*, issue: OrderIssue, actor) -> None:
     notify(
-        recipients=[issue.assigned_to, *_managers()],
+        recipients=[issue.assigned_to, *managers()],
         kind=NotificationKind.CRITICAL_ISSUE,
         issue=issue,
         exclude=actor,
@@ -545,7 +541,7 @@ def approval_request_open(
     save_with_history(approval, actor=actor, reason=f"{approval.get_kind_display()} requested")
     event_emit("approval.requested", approval)
     notify(
-        recipients=_managers(),
+        recipients=managers(),
         kind=notify_kind,
         issue=issue,
         approval=approval,

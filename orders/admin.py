@@ -30,7 +30,7 @@ from config.errors import DomainError
 from config.people import employee_role
 from issues import sla
 from issues.models import OrderIssue
-from orders import refund_policy, selectors, services
+from orders import ledger, refund_policy, selectors, services
 from orders.models import (
     Category,
     Order,
@@ -283,16 +283,16 @@ class OrderAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description="Refunds")
     def money_summary(self, obj: Order):
-        paid, refunded = selectors.order_money(obj)
+        money = ledger.order_money(obj)
         url = reverse("admin:orders_order_refund", args=[obj.pk])
         return_url = reverse("admin:returns_return_record", args=[obj.pk])
         return format_html(
             "Paid {} {} · refunded {} · refundable {} &nbsp; <a class='button' href='{}'>Record a refund</a>"
             " <a class='button' href='{}'>Record a return</a>",
-            paid,
+            money.paid,
             obj.currency,
-            refunded,
-            max(paid - refunded, Decimal("0.00")),
+            money.refunded,
+            money.refundable,
             url,
             return_url,
         )
@@ -348,7 +348,7 @@ class OrderAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
         if not request.user.has_perm("orders.add_refund"):
             messages.error(request, "You do not have permission to refund.")
             return redirect("admin:orders_order_change", order.pk)
-        paid, refunded = selectors.order_money(order)
+        money = ledger.order_money(order)
         form = RefundForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
 
@@ -379,9 +379,9 @@ class OrderAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
             "original": order,
             "title": f"Record a refund on order {order.order_id}",
             "form": form,
-            "paid": paid,
-            "refunded": refunded,
-            "refundable": max(paid - refunded, Decimal("0.00")),
+            "paid": money.paid,
+            "refunded": money.refunded,
+            "refundable": money.refundable,
             **refund_limit_context(order, request.user),
         }
         return TemplateResponse(request, "admin/orders/order/refund.html", context)

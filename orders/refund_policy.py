@@ -21,9 +21,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, Q, Sum
 
 from config.permissions import AGENT, AGENT_GROUP, MANAGER, MANAGER_GROUP, SERVICE, SERVICE_GROUP
+from orders.ledger import CENT
 from orders.models import ZERO, Order, Refund, RefundCause, RefundLimit, RefundStatus
-
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from django.db.models import DecimalField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from orders.models import (
@@ -20,7 +18,6 @@ from orders.models import (
 )
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
-CENT = Decimal("0.01")
 
 
 def _sum_subquery(qs: QuerySet, field: str) -> Coalesce:
@@ -57,36 +54,8 @@ def order_detail_queryset() -> QuerySet[Order]:
     return order_list().prefetch_related(Prefetch("refunds", queryset=Refund.objects.order_by("created_at", "id")))
 
 
-def order_money(order: Order) -> tuple[Decimal, Decimal]:
-    """(paid, refunded) for one order, from the database (not from annotations), in one query.
-
-    Under the order's row lock (``refund_create``) this must stay a statement of its own after the lock: a
-    ``SELECT ... FOR UPDATE`` that waited for the lock still reads its subqueries from the snapshot taken before
-    it waited, without the refund that the lock's holder just committed."""
-    totals = (
-        Order.objects.filter(pk=order.pk)
-        .annotate(paid=paid_total_expression(), refunded=refunded_total_expression())
-        .values_list("paid", "refunded")
-        .first()
-    )
-    paid, refunded = totals or (ZERO, ZERO)
-    return Decimal(paid).quantize(CENT), Decimal(refunded).quantize(CENT)
-
-
 def cancellation_refunds(order: Order) -> list[Refund]:
     """The refunds cancelling ``order`` made (none unless it is cancelled), oldest first."""
     if order.status != OrderStatus.CANCELED:
         return []
     return list(order.refunds.filter(cause_type=RefundCause.CANCELLATION).order_by("created_at", "pk"))
-
-
-def payments_left(order: Order) -> list[tuple[Payment, Decimal]]:
-    """The order's captured payments that can still be refunded to, oldest first, each with what it has left: what
-    it captured minus the non-failed refunds made to it. (The order as a whole may have less left: refunds made to
-    no payment count against the order only; ``order_money`` says what.)"""
-    payments = (
-        Payment.objects.filter(order=order, status=PaymentStatus.CAPTURED)
-        .annotate(refunded=Sum("refunds__amount", filter=~Q(refunds__status=RefundStatus.FAILED), default=ZERO))
-        .order_by("id")
-    )
-    return [(payment, payment.amount - payment.refunded) for payment in payments if payment.amount > payment.refunded]

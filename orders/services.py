@@ -17,15 +17,13 @@ from config.errors import (
     Duplicate,
     InvalidFieldValue,
     InvalidStatusTransition,
-    ItemNotFound,
-    OrderNotFound,
-    OrderNotModifiable,
     PermissionDenied,
-    RefundProcessingError,
     ValidationFailed,
 )
 from config.history import save_with_history, stamp
 from config.tasks import enqueue_after_commit
+from orders.errors import ItemNotFound, OrderNotFound, OrderNotModifiable, RefundProcessingError
+from orders.ledger import CENT, order_locked, payments_left, refund_checked, refundable
 from orders.models import (
     MODIFIABLE_ORDER_STATUSES,
     ZERO,
@@ -42,11 +40,9 @@ from orders.models import (
     Shipment,
 )
 from orders.refund_policy import LimitBreach, limit_breach
-from orders.selectors import order_money, payments_left
 from webhooks.services import event_emit
 
 logger = logging.getLogger(__name__)
-CENT = Decimal("0.01")
 
 
 # --------------------------------------------------------------------------- orders
@@ -337,8 +333,7 @@ def order_cancel_refunds(order: Order, *, actor, reason: str = "") -> list[Refun
     price of an order that will never ship is no goodwill, and who cancels may cancel. A payment's share is what
     it captured minus the non-failed refunds made to it.
     """
-    paid, refunded = order_money(order)
-    left = paid - refunded
+    left = refundable(order)
     refunds: list[Refund] = []
     if left <= ZERO:
         return refunds
@@ -493,39 +488,6 @@ def category_create(*, actor, name: str, description: str = "") -> Category:
 # --------------------------------------------------------------------------- the refund ledger
 
 
-def refund_checked(*, order: Order, amount, source: str, currency: str | None = None, payment=None) -> Decimal:
-    """The refund's amount once every ledger rule holds on ``order`` (locked by the caller), else
-    ``REFUND_PROCESSING_ERROR`` with ``refundable_amount``: positive, two places, a known source, the order's
-    currency and payment, and within what the order's payments captured minus its non-failed refunds."""
-    paid, refunded = order_money(order)
-    refundable = max(paid - refunded, ZERO)
-    try:
-        amount = Decimal(amount)
-    except Exception as exc:  # noqa: BLE001 - any unparsable amount is a refusal
-        raise RefundProcessingError("Refund amount is not a number", refundable_amount=refundable) from exc
-    if not amount.is_finite() or amount <= ZERO:
-        raise RefundProcessingError("Refund amount must be positive", refundable_amount=refundable)
-    if amount != amount.quantize(CENT):
-        raise RefundProcessingError("Refund amount has more than two decimal places", refundable_amount=refundable)
-    if source not in RefundSource.values:
-        raise RefundProcessingError(f"Unknown refund source '{source}'", refundable_amount=refundable)
-    if currency and currency != order.currency:
-        raise RefundProcessingError(
-            f"Refund currency {currency} differs from the order currency {order.currency}",
-            refundable_amount=refundable,
-        )
-    if payment is not None and payment.order_id != order.pk:
-        raise RefundProcessingError("The payment does not belong to this order", refundable_amount=refundable)
-    if amount > refundable:
-        raise RefundProcessingError(
-            f"Refund of {amount} exceeds the refundable amount {refundable} on order {order.order_id}",
-            refundable_amount=refundable,
-            requested_amount=amount,
-            currency=order.currency,
-        )
-    return amount
-
-
 def refund_record(
     *,
     order: Order,
@@ -607,7 +569,7 @@ def _refund(
     """Under the order lock: the ledger's rules (422 first: what can never be paid), then, unless a manager
     approved it, the requester's refund limit; within both, the refund is written."""
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked = order_locked(order)
         amount = refund_checked(order=locked, amount=amount, source=source, currency=currency, payment=payment)
         if approved_by is None:
             breach = limit_breach(order=locked, employee=requested_by, amount=amount)

@@ -13,8 +13,10 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from config.errors import ItemNotFound, OrderNotFound, RefundProcessingError, ValidationFailed
+from config.errors import ValidationFailed
 from config.history import save_with_history
+from orders import ledger
+from orders.errors import ItemNotFound, OrderNotFound, RefundProcessingError
 from orders.models import (
     MODIFIABLE_ORDER_STATUSES,
     RETURNABLE_ORDER_STATUSES,
@@ -26,7 +28,6 @@ from orders.models import (
     RefundSource,
 )
 from orders.refund_policy import limit_breach
-from orders.selectors import order_money, payments_left
 from orders.services import _order_apply_transition, refund_record
 from returns.errors import (
     AlreadyCancelled,
@@ -46,7 +47,6 @@ from returns.models import (
 )
 from webhooks.services import event_emit
 
-CENT = Decimal("0.01")
 RETURN_TARGET = "return"  # approval requests holding a return's refund over the employee's limit
 
 
@@ -149,7 +149,7 @@ def _refund_to_payments(
     if amount <= ZERO:
         return ZERO
     left = amount
-    for payment, payment_left in payments_left(order):
+    for payment, payment_left in ledger.payments_left(order):
         share = min(left, payment_left)
         refund_record(
             order=order,
@@ -168,11 +168,6 @@ def _refund_to_payments(
         if left <= ZERO:
             break
     return amount - left
-
-
-def _refundable(order: Order) -> Decimal:
-    paid, refunded = order_money(order)
-    return max(paid - refunded, ZERO)
 
 
 # --------------------------------------------------------------------------- whole-order return (fabric)
@@ -232,7 +227,7 @@ def order_return_whole(
     status_description_append(order=order, actor=actor, code=reason.code, description=reason.description or message)
     if refund:
         ret.refund_amount = _refund_to_payments(
-            order=order, amount=_refundable(order), actor=actor, ret=ret, moved=True
+            order=order, amount=ledger.refundable(order), actor=actor, ret=ret, moved=True
         )
         save_with_history(
             ret,
@@ -326,7 +321,7 @@ def order_return_lines(
         if qty == left:  # the rest of the line: exactly what is left of its value
             amount = item.line_total - returned_amounts.get(item.pk, ZERO)
         else:
-            amount = (item.line_total * qty / item.quantity).quantize(CENT)
+            amount = (item.line_total * qty / item.quantity).quantize(ledger.CENT)
         save_with_history(
             ReturnLine(return_obj=ret, order_item=item, quantity=qty, amount=amount),
             actor=actor.user,
@@ -349,7 +344,7 @@ def order_return_lines(
         share = paid_share(
             order, order_value=order_value, before=value_before, after=sum(returned_amounts.values(), ZERO)
         )
-        _refund_or_request(order=order, amount=min(share, _refundable(order)), actor=actor, ret=ret)
+        _refund_or_request(order=order, amount=min(share, ledger.refundable(order)), actor=actor, ret=ret)
     event_emit("return.created", ret)
     return ret
 
@@ -392,7 +387,7 @@ def return_refund_approved(*, approval, actor) -> Return:
     ret = Return.objects.select_related("reason").get(return_id=approval.target_id)
     order = _order_locked(approval.payload["order_id"])
     amount = Decimal(approval.payload["amount"])
-    refundable = _refundable(order)
+    refundable = ledger.refundable(order)
     if amount > refundable:
         raise RefundProcessingError(
             f"Refund of {amount} exceeds the refundable amount {refundable} on order {order.order_id}",
@@ -421,14 +416,14 @@ def paid_share(order: Order, *, order_value: Decimal, before: Decimal, after: De
     paid x returned value / order value, on cumulative values so that successive returns add up to
     exactly what was paid (the return that brings everything back gets the rest, no lost pennies).
     """
-    paid, _refunded = order_money(order)
+    paid = ledger.order_money(order).paid
     if order_value <= ZERO:
         return ZERO
 
     def cumulative(returned_value: Decimal) -> Decimal:
         if returned_value >= order_value:
             return paid
-        return (paid * returned_value / order_value).quantize(CENT)
+        return (paid * returned_value / order_value).quantize(ledger.CENT)
 
     return max(cumulative(after) - cumulative(before), ZERO)
 

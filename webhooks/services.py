@@ -39,7 +39,7 @@ from config.accounts import ACCOUNT_RE
 from config.api.renderers import MoneyJSONRenderer
 from config.errors import NotFound, PermissionDenied, ValidationFailed
 from config.history import save_with_history, stamp
-from config.people import is_manager, is_service, service_grant
+from config.people import is_manager, is_service, managers, service_grant
 from config.permissions import MANAGER_GROUP, SERVICE_GROUP
 from config.tasks import enqueue_after_commit
 from webhooks import transport
@@ -337,16 +337,6 @@ def delivery_record(*, delivery_pk: int, answer: transport.Answer, attempted_at:
     return delivery.status
 
 
-def _managers():
-    return (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .filter(Q(groups__name=MANAGER_GROUP) | Q(is_superuser=True))
-        .distinct()
-        .order_by("pk")
-    )
-
-
 def _end_failure_run(sub: Subscription) -> None:
     """A delivery succeeded: the run of failures is over (a history row, like every subscription change)."""
     sub.consecutive_failures = 0
@@ -365,7 +355,7 @@ def _count_failure(sub: Subscription) -> None:
         from issues.services import notify
 
         notify(
-            recipients=_managers(),
+            recipients=managers(administrators=True),
             kind=NOTIFY_KIND,
             message=f"Webhook subscription {sub.subscription_id} ({sub.url}) was disabled: {sub.disabled_reason}. "
             "Fix the receiver, then re-activate it; its pending events are kept.",

@@ -13,10 +13,10 @@ from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, wi
 from config.api.serializers import ErrorBody
 from config.api.views import BackOfficeView
 from config.counting import estimated_pagination
-from config.errors import IssueNotFound
 from config.idempotency import idempotent
 from issues import selectors, services
 from issues.api import serializers as s
+from issues.errors import IssueNotFound
 from issues.models import ApprovalKind, ApprovalState, IssuePriority, IssueStatus, IssueType, OrderIssue
 from orders.services import order_get
 

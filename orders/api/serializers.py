@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.serializers import MoneyField, StrictInputSerializer
+from orders.ledger import refundable_of
 from orders.models import LIST_MAX, OrderStatus, PaymentStatus, PhoneKind, RefundSource, ShipmentStatus, WeightUnit
 from orders.validators import ITEM_LIMITS, validate_no_html
 
@@ -474,7 +475,7 @@ class OrderOutput(serializers.Serializer):
     @extend_schema_field(MoneyField())
     def get_refundable_amount(self, order) -> Decimal:
         # Through MoneyField so it is rendered with two places (15.00), whatever scale the aggregate has.
-        return MoneyField().to_representation(max(order.paid_total - order.refunded_total, Decimal("0.00")))
+        return MoneyField().to_representation(refundable_of(order.paid_total, order.refunded_total))
 
 
 class OrderDetailOutput(OrderOutput):

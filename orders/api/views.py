@@ -10,10 +10,10 @@ from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, wi
 from config.api.filters import IntegerFilter, UTCIsoDateTimeFilter
 from config.api.serializers import ErrorBody
 from config.api.views import BackOfficeView
-from config.errors import OrderNotFound
 from config.idempotency import idempotent
 from orders import selectors, services
 from orders.api import serializers as s
+from orders.errors import OrderNotFound
 from orders.models import Category, Order, OrderItem, OrderStatus
 
 ERRORS = {

@@ -25,8 +25,9 @@ from django.utils import timezone
 from simple_history.exceptions import NotHistoricalModelError
 from simple_history.utils import bulk_create_with_history, get_history_model_for_model
 
+from orders.ledger import CENT
+
 ISSUES_PER_ORDER = 5
-CENT = Decimal("0.01")
 STATUS_PLAN = ["open", "investigating", "in_progress", "resolved", "closed", "open", "escalated", "investigating"]
 
 

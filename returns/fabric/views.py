@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 
 from config.api.etag import IDEMPOTENCY_KEY, IF_MATCH, etag_header, if_match, with_etag
 from config.api.query_params import DeclaredQueryParams
-from config.errors import OrderNotFound
 from config.idempotency import idempotent
+from orders.errors import OrderNotFound
 from orders.models import Order, OrderItem
 from orders.selectors import cancellation_refunds
 from returns import services

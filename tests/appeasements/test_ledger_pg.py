@@ -10,7 +10,7 @@ import pytest
 from appeasements import services
 from appeasements.errors import InvalidInput, WrongState
 from appeasements.models import Appeasement, AppeasementState
-from config.errors import RefundProcessingError
+from orders.errors import RefundProcessingError
 from orders.models import Order, Refund, RefundCause, RefundSource, RefundStatus
 from orders.services import refund_record
 from tests.concurrency import outcomes, run_concurrently

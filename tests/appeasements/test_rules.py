@@ -182,7 +182,7 @@ def test_ledger_limit_is_shared_with_issue_refunds(cc, agent, order, settings):
         format="json",
     )
     assert submit(cc(agent), created["id"]).status_code == 200
-    from config.errors import RefundProcessingError
+    from orders.errors import RefundProcessingError
 
     with pytest.raises(RefundProcessingError):
         refund_record(order=order, actor=agent, amount=Decimal("0.01"), source=RefundSource.MERCHANT)

@@ -44,7 +44,7 @@ def test_concurrent_updates_both_land(transactional_db):
 def test_concurrent_refunds_never_pass_what_was_paid(transactional_db):
     from decimal import Decimal
 
-    from config.errors import RefundProcessingError
+    from orders.errors import RefundProcessingError
     from orders.models import Refund
 
     agent = employee("emp_cs_001", "agent")

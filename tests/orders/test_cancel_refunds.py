@@ -127,7 +127,7 @@ def test_a_refund_that_cannot_be_written_leaves_the_order_uncancelled(api, manag
     history = order.history.count()
 
     def refuse(**kwargs):
-        from config.errors import RefundProcessingError
+        from orders.errors import RefundProcessingError
 
         raise RefundProcessingError("The processor is unavailable", refundable_amount=D("50.00"))
 

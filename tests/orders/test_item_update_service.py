@@ -3,7 +3,8 @@
 import pytest
 from django.db import transaction
 
-from config.errors import InvalidFieldValue, ItemNotFound, OrderNotModifiable, ValidationFailed
+from config.errors import InvalidFieldValue, ValidationFailed
+from orders.errors import ItemNotFound, OrderNotModifiable
 from orders.services import order_item_update
 from tests.factories import order_with_items
 from tests.orders.conftest import snapshot

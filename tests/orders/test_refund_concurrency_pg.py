@@ -2,14 +2,14 @@
 
 PostgreSQL only (real row locks); skipped with the reason on SQLite. They also fail if the order's sums are
 read in the statement that locks it (``select_for_update().annotate(...)``): a statement that waited for the
-lock reads its subqueries from the snapshot taken before the wait (orders.selectors.order_money).
+lock reads its subqueries from the snapshot taken before the wait (orders.ledger.order_money).
 """
 
 from decimal import Decimal
 
 import pytest
 
-from config.errors import RefundProcessingError
+from orders.errors import RefundProcessingError
 from orders.models import Order, Refund, RefundSource, RefundStatus
 from orders.services import refund_record
 from tests.concurrency import outcomes, run_concurrently

@@ -7,9 +7,10 @@ from django.db import transaction
 
 from config.api.exception_handler import api_exception_handler
 from config.api.renderers import MoneyJSONRenderer
-from config.errors import RefundProcessingError
+from orders.errors import RefundProcessingError
+from orders.ledger import Money, order_money
 from orders.models import PaymentStatus, Refund, RefundCause, RefundSource, RefundStatus
-from orders.selectors import order_money, orders_with_totals
+from orders.selectors import orders_with_totals
 from orders.services import refund_process, refund_record
 from tests.factories import PaymentFactory, order_with_items
 
@@ -61,7 +62,7 @@ def test_refunds_accumulate_up_to_the_paid_amount(paid, agent):
         record(paid, agent, D("0.51"))
     assert exc.value.extra["refundable_amount"] == D("0.50")
     record(paid, agent, D("0.50"))
-    assert order_money(paid) == (D("20.00"), D("20.00"))
+    assert order_money(paid) == Money(paid=D("20.00"), refunded=D("20.00"))
     with pytest.raises(RefundProcessingError) as exc:
         record(paid, agent, D("0.01"))
     assert exc.value.extra["refundable_amount"] == D("0.00")
@@ -166,7 +167,7 @@ def test_failed_refund_frees_its_amount(paid, agent, settings, django_capture_on
     failed.refresh_from_db()
     assert failed.status == RefundStatus.FAILED
     assert failed.failure_reason
-    assert order_money(paid) == (D("20.00"), D("0.00"))
+    assert order_money(paid) == Money(paid=D("20.00"), refunded=D("0.00"))
     annotated = orders_with_totals().get(pk=paid.pk)
     assert annotated.refunded_total == D("0.00")
 

@@ -140,7 +140,7 @@ def test_a_service_acting_for_an_agent_is_bound_by_the_agents_limit(api, agent, 
 
 def test_the_ledger_itself_refuses_an_employees_refund_over_their_limit(agent, order):
     """A path that forgot to ask for approval still cannot pay: refund_record checks the limit too."""
-    from config.errors import RefundProcessingError
+    from orders.errors import RefundProcessingError
 
     RefundLimit.objects.create(employee=agent, limit=D("5.00"))
     with pytest.raises(RefundProcessingError, match="refund limit of 5.00: a manager must approve it"):
