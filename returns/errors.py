@@ -41,6 +41,12 @@ class OrderNotCancellable(Conflict):
     code = ReturnErrorCode.ORDER_NOT_CANCELLABLE
     default_message = "The order cannot be cancelled once it has shipped"
 
+    def __init__(self, message: str | None = None, **extra) -> None:
+        status = extra.get("current_status")
+        if message is None and status is not None and status not in ("pending", "accepted", "in_progress"):
+            message = f"The order cannot be cancelled: it is {str(status).replace('_', ' ')}"
+        super().__init__(message, **extra)
+
 
 class AlreadyCancelled(Conflict):
     code = ReturnErrorCode.ALREADY_CANCELLED

@@ -225,16 +225,8 @@ def order_return_whole(
         )
     _transition(order, actor=actor, name="return_fully", reason=f"Returned ({reason.code})")
     status_description_append(order=order, actor=actor, code=reason.code, description=reason.description or message)
-    if refund:
-        ret.refund_amount = _refund_to_payments(
-            order=order, amount=ledger.refundable(order), actor=actor, ret=ret, moved=True
-        )
-        save_with_history(
-            ret,
-            actor=actor.user,
-            reason=f"Refunded through the ledger by {actor.label}",
-            update_fields=["refund_amount"],
-        )
+    if refund:  # within the employee's refund limit, else held for a manager, as a line return's
+        _refund_or_request(order=order, amount=ledger.refundable(order), actor=actor, ret=ret)
     event_emit("return.created", ret)
     return ret
 

@@ -61,6 +61,15 @@ def _approval_order(approval):
 
         found = Appeasement.objects.select_related("order").filter(appeasement_id=approval.target_id).first()
         return found.order if found else None
+    if approval.target_type == "order":  # a refund request about an order (the admin's order refund form)
+        from orders.models import Order
+
+        return Order.objects.filter(order_id=approval.target_id).first()
+    if approval.target_type == "return":  # a return's refund held over the employee's limit
+        from returns.models import Return
+
+        found = Return.objects.select_related("order").filter(return_id=approval.target_id).first()
+        return found.order if found else None
     return None
 
 

@@ -6,6 +6,13 @@ from config.api.serializers import MoneyField, StrictInputSerializer
 from orders.models import OrderStatus
 
 
+class BlankAsNullField(serializers.CharField):
+    """A text column kept blank rather than NULL, shown as ``null`` when blank (as the schema says)."""
+
+    def to_representation(self, value):
+        return value or None
+
+
 class ReturnLineInput(StrictInputSerializer):
     order_item_id = serializers.UUIDField()
     quantity = serializers.IntegerField(min_value=1, max_value=100000)
@@ -47,7 +54,7 @@ class ReturnOutput(serializers.Serializer):
     refund_requested = serializers.BooleanField()
     restock = serializers.BooleanField()
     refund_amount = MoneyField()
-    refund_approval_request_id = serializers.CharField(
+    refund_approval_request_id = BlankAsNullField(
         source="refund_approval_id",
         allow_null=True,
         help_text="Set when the refund was over the employee's refund limit: the approval request that holds it "

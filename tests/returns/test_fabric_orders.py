@@ -143,6 +143,8 @@ def test_cannot_cancel_a_delivered_order(fabric, status):
     response = fabric().patch(CANCEL, {"cancellationCode": "1001", "orderId": order.order_id}, format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "ORDER_NOT_CANCELLABLE"
+    # the message says why: not "once it has shipped" for an order that was delivered or returned
+    assert response.json()["message"] == f"The order cannot be cancelled: it is {status.replace('_', ' ')}"
 
 
 def test_cancelling_twice(fabric):

@@ -352,3 +352,11 @@ def test_whole_and_line_returns_do_not_double_count(api, agent, fabric):
     assert response.status_code == 409
     assert Return.objects.filter(order=order, scope=ReturnScope.ORDER).count() == 0
     assert sum(Refund.objects.filter(order=order).values_list("amount", flat=True)) == D("10.00")
+
+
+def test_a_return_without_a_waiting_refund_shows_no_approval_request(api, agent, order):
+    """``refund_approval_request_id`` is null (the schema's nullable), not an empty string, when nothing waits."""
+    a, _b = items(order)
+    response = post(api(agent), order, [line(a, 1)], refund=True)
+    assert response.status_code == 201, response.json()
+    assert response.json()["return"]["refund_approval_request_id"] is None

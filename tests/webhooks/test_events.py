@@ -203,3 +203,37 @@ def test_over_policy_appeasement_requests_approval(agent, manager, settings):
     requested = events("approval.requested")[0]
     assert requested["data"]["target_id"] == created.appeasement_id
     assert OutboxEvent.objects.get(type="approval.requested").order_key == order.order_id
+
+
+def test_refund_requests_about_an_order_or_a_return_carry_the_orders_account(agent, manager):
+    """Approval events of refund requests that belong to no issue (the admin's order refund form, a return's refund
+    over the limit) name the order's account, so its subscribers receive them."""
+    from issues.refund_requests import refund_or_request
+    from orders.models import RefundLimit
+
+    RefundLimit.objects.create(employee=agent, limit=Decimal("1.00"))
+    paid = order_with_items(status=OrderStatus.COMPLETED, account="5e3598e3007c5e00080d2bb9")
+    with transaction.atomic():
+        by_order = refund_or_request(
+            order=paid,
+            actor=agent,
+            amount=Decimal("5.00"),
+            source=RefundSource.MERCHANT,
+            cause_type="none",
+            cause_id="",
+            reason="Late",
+        )
+    returned = order_with_items(status=OrderStatus.COMPLETED, account="5e3598e3007c5e00080d2bba")
+    ret = order_return_whole(
+        order_id=returned.order_id, actor=ReturnActor.employee(agent), return_code="2001", refund=True
+    )
+    assert ret.refund_approval_id
+    approval_decide(approval_id=by_order.approval_id, actor=manager, approve=True, note="ok")
+
+    accounts = [(e["type"], e["data"]["target_type"], e["account"]) for e in events("approval.requested")]
+    assert accounts == [
+        ("approval.requested", "order", paid.account),
+        ("approval.requested", "return", returned.account),
+    ]
+    [decided] = events("approval.decided")
+    assert decided["account"] == paid.account
