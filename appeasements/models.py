@@ -19,7 +19,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from config.history import HistoricalRecords
-from orders.ids import new_prefixed_id
+from config.ids import new_prefixed_id
 from orders.models import MONEY, Order, Payment, Refund, RefundSource
 
 APPROVE_APPEASEMENT = "appeasements.approve_appeasement"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 
 from appeasements.models import (
     Appeasement,
@@ -16,6 +17,8 @@ from appeasements.models import (
     AppeasementRefundState,
     RefundType,
 )
+from config.history import created_via
+from config.history import who as by
 from orders import ledger
 from orders.models import ZERO, Order, OrderStatus, Payment, PaymentStatus, RefundStatus
 
@@ -96,3 +99,25 @@ def appeasement_initiation(order: Order) -> Initiation:
         reasons=list(AppeasementReason.objects.filter(active=True)),
         payments=list(order.payments.filter(status=PaymentStatus.CAPTURED).order_by("id")),
     )
+
+
+def issue_timeline_lines(issue_pk: int) -> list[dict[str, Any]]:
+    """The appeasements of an issue, as lines of its timeline (``issues.selectors.register_timeline_source``, in
+    ``AppeasementsConfig.ready``): one query."""
+    from issues.selectors import timeline_event
+
+    appeasements = (
+        Appeasement.objects.filter(issue_id=issue_pk)
+        .select_related("agent", "reason")
+        .annotate(total=Sum("refunds__amount"), via=created_via(Appeasement))
+        .order_by("created_at")
+    )
+    lines = []
+    for appeasement in appeasements:
+        text = (
+            f"Appeasement {appeasement.appeasement_id} ({appeasement.reason.code}): "
+            f"{appeasement.total or 0} — {appeasement.get_state_display()}"
+        )
+        who = by(appeasement.agent.username, appeasement.via)
+        lines.append(timeline_event(appeasement.created_at, who, "appeasement", text, appeasement.notes))
+    return lines

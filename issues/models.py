@@ -17,8 +17,8 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from config.history import HistoricalRecords
+from config.ids import new_prefixed_id
 from issues import sla
-from orders.ids import new_prefixed_id
 from orders.models import Order, OrderItem
 
 CHANGE_ISSUE = "issues.change_orderissue"

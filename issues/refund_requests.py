@@ -114,11 +114,6 @@ def refund_request_decided(*, approval: ApprovalRequest, actor, approve: bool, n
     if not approve:
         return
     payload = approval.payload
-    if approval.target_type == "return":
-        from returns.services import return_refund_approved
-
-        return_refund_approved(approval=approval, actor=actor)
-        return
     order = Order.objects.select_for_update().get(order_id=payload["order_id"])
     payment = None
     if payload.get("payment_group_id"):

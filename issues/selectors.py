@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -135,8 +136,6 @@ def issue_timeline(issue_pk: int) -> list[dict[str, Any]]:
 
 def issue_page(issue_pk: int) -> IssuePage:
     """The issue's timeline (see ``issue_timeline``), with its refunds and approval requests."""
-    from appeasements.models import Appeasement  # read-only: the appeasements app owns its writes
-
     events: list[dict[str, Any]] = []
     history = (
         OrderIssue.history.filter(id=issue_pk)
@@ -147,21 +146,23 @@ def issue_page(issue_pk: int) -> IssuePage:
     for record in history:
         who = by(record.history_user.username if record.history_user else None, record.history_via)
         if previous is None:
-            events.append(_event(record.history_date, who, "opened", f"Issue opened ({record.status})"))
+            events.append(timeline_event(record.history_date, who, "opened", f"Issue opened ({record.status})"))
         else:
             if previous.status != record.status:
                 text = f"Status {previous.status} → {record.status}"
-                events.append(_event(record.history_date, who, "status", text, record.history_change_reason))
+                events.append(timeline_event(record.history_date, who, "status", text, record.history_change_reason))
             changed = [f for f in TRACKED if f not in ("status",) and _value(previous, f) != _value(record, f)]
             for field in changed:
                 text = f"{field.replace('_', ' ')}: {_value(previous, field)} → {_value(record, field)}"
-                events.append(_event(record.history_date, who, "change", text))
+                events.append(timeline_event(record.history_date, who, "change", text))
         previous = record
     for note in (
         IssueNote.objects.filter(issue_id=issue_pk).select_related("author").annotate(via=created_via(IssueNote))
     ):
         who = by(note.author.username if note.author else None, note.via)
-        events.append(_event(note.created_at, who, "note", note.body, f"{note.get_kind_display()} · {note.channel}"))
+        events.append(
+            timeline_event(note.created_at, who, "note", note.body, f"{note.get_kind_display()} · {note.channel}")
+        )
     issue_id = Subquery(OrderIssue.objects.filter(pk=issue_pk).values("issue_id")[:1])
     refunds = list(
         Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id=issue_id)
@@ -175,7 +176,7 @@ def issue_page(issue_pk: int) -> IssuePage:
         if refund.approved_by_id:
             text += f", approved by {refund.approved_by.username}"
         failed = f"Failed at the processor: {refund.failure_reason}" if refund.status == RefundStatus.FAILED else ""
-        events.append(_event(refund.created_at, who, "refund", text, failed))
+        events.append(timeline_event(refund.created_at, who, "refund", text, failed))
     approvals = list(
         ApprovalRequest.objects.filter(issue_id=issue_pk)
         .select_related("requested_by", "decided_by")
@@ -185,30 +186,30 @@ def issue_page(issue_pk: int) -> IssuePage:
     for approval in approvals:
         asked = f"{approval.get_kind_display()} requested ({approval.approval_id})"
         requester = by(approval.requested_by.username, approval.via)
-        events.append(_event(approval.created_at, requester, "approval", asked, approval.reason))
+        events.append(timeline_event(approval.created_at, requester, "approval", asked, approval.reason))
         if approval.decided_at:
             who = by(approval.decided_by.username if approval.decided_by else None, approval.decided_via)
             text = f"{approval.get_kind_display()} {approval.state} ({approval.approval_id})"
-            events.append(_event(approval.decided_at, who, "decision", text, approval.decision_note))
-    appeasements = (
-        Appeasement.objects.filter(issue_id=issue_pk)
-        .select_related("agent", "reason")
-        .annotate(total=Sum("refunds__amount"), via=created_via(Appeasement))
-        .order_by("created_at")
-    )
-    for appeasement in appeasements:
-        text = (
-            f"Appeasement {appeasement.appeasement_id} ({appeasement.reason.code}): "
-            f"{appeasement.total or 0} — {appeasement.get_state_display()}"
-        )
-        who = by(appeasement.agent.username, appeasement.via)
-        events.append(_event(appeasement.created_at, who, "appeasement", text, appeasement.notes))
+            events.append(timeline_event(approval.decided_at, who, "decision", text, approval.decision_note))
+    for source in _TIMELINE_SOURCES:  # what the apps above add (appeasements), one query each
+        events.extend(source(issue_pk))
     events.sort(key=lambda e: e["when"])
     return IssuePage(timeline=events, refunds=refunds, approvals=approvals)
 
 
-def _event(when: datetime, who: str, kind: str, text: str, detail: str = "") -> dict[str, Any]:
+def timeline_event(when: datetime, who: str, kind: str, text: str, detail: str = "") -> dict[str, Any]:
+    """One line of an issue's timeline."""
     return {"when": when, "who": who, "kind": kind, "text": text, "detail": detail or ""}
+
+
+_TIMELINE_SOURCES: list[Callable[[int], list[dict[str, Any]]]] = []
+
+
+def register_timeline_source(source: Callable[[int], list[dict[str, Any]]]) -> None:
+    """``source(issue_pk)``: the timeline lines an app above issues adds to an issue's page (appeasements, in its
+    ``AppConfig.ready``), built with :func:`timeline_event` and ``config.history.who``."""
+    if source not in _TIMELINE_SOURCES:
+        _TIMELINE_SOURCES.append(source)
 
 
 # --------------------------------------------------------------------------- metrics

@@ -19,7 +19,6 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django_fsm import ConcurrentTransition
 
 from config.errors import (
@@ -34,7 +33,7 @@ from config.history import save_with_history
 from config.people import acting_label, managers, own_credential_required
 from config.permissions import AGENT_GROUP, MANAGER_GROUP
 from config.tasks import enqueue_after_commit
-from issues import sla
+from issues import approvals, sla
 from issues.errors import IssueNotFound
 from issues.models import (
     DECIDE_APPROVAL,
@@ -73,13 +72,6 @@ UPDATE_FIELDS = (
 )
 NOTES_REQUIRED_FOR = (IssueStatus.RESOLVED, IssueStatus.CLOSED)
 ISSUE_TARGET = "issue"
-# What approving or rejecting a request of a kind other than an issue's status move does: ``kind`` -> dotted path
-# of ``callback(*, approval, actor, approve, note)``, called inside the decision's transaction before the request
-# is saved (a domain error refuses the decision and changes nothing).
-APPROVAL_HANDLERS = {
-    ApprovalKind.APPEASEMENT: "appeasements.approvals.approval_decided",
-    ApprovalKind.REFUND: "issues.refund_requests.refund_request_decided",
-}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -658,8 +650,9 @@ def approval_decide(*, approval_id: str, actor, approve: bool, note: str) -> App
     issue = None
     if approval.issue_id is not None:
         issue = OrderIssue.objects.select_for_update(of=("self",)).select_related("order").get(pk=approval.issue_id)
-    if approval.kind in APPROVAL_HANDLERS:
-        import_string(APPROVAL_HANDLERS[approval.kind])(approval=approval, actor=actor, approve=approve, note=note)
+    handler = approvals.handler_for(approval)  # a request of another kind: its app registered what deciding does
+    if handler is not None:
+        handler(approval=approval, actor=actor, approve=approve, note=note)
     elif approval.target_type != ISSUE_TARGET:
         raise InvalidStatusTransition(f"Requests about {approval.target_type} cannot be decided here")
     elif approve and issue is not None and approval.requested_status:
@@ -777,3 +770,46 @@ def follow_up_reminders_send(*, now: datetime | None = None) -> int:
             continue
         sent += 1
     return sent
+
+
+# --------------------------------------------------------------------------- refunds that failed
+
+
+def refund_failed_notify(sender, *, refund: Refund, **kwargs) -> None:
+    """``orders.signals.refund_failed`` (connected in ``IssuesConfig.ready``): ``refund_failed`` to the employee
+    who asked for the refund and, when the refund belongs to an issue (its cause, or the issue the appeasement it
+    pays settles), to the issue's assignee: one notification each (one in all when they are the same employee),
+    e-mailed after commit. Sent once per refund: the failure is recorded under the refund's row lock, from
+    ``processing`` only."""
+    issue = _refund_issue(refund)
+    where = f"order {refund.order.order_id}" + (f", issue {issue.issue_id}" if issue is not None else "")
+    message = (
+        f"Refund {refund.refund_id} of {refund.amount} {refund.currency} ({refund.get_source_display().lower()}, "
+        f"{where}) failed at the processor: {refund.failure_reason or 'no reason given'}. Nothing was paid to the "
+        "customer; the amount can be refunded again."
+    )
+    notify(
+        recipients=[refund.requested_by, issue.assigned_to if issue is not None else None],
+        kind=NotificationKind.REFUND_FAILED,
+        message=message,
+        issue=issue,
+    )
+
+
+def _refund_issue(refund: Refund) -> OrderIssue | None:
+    """The issue a refund belongs to, with its assignee: the issue it was made for, or the one its appeasement
+    settles; None for other refunds (an appeasement without an issue, a return, an order refund)."""
+    issues = OrderIssue.objects.select_related("assigned_to").filter(order_id=refund.order_id)
+    if refund.cause_type == RefundCause.ISSUE and refund.cause_id:
+        return issues.filter(issue_id=refund.cause_id).first()
+    if refund.cause_type == RefundCause.APPEASEMENT and refund.cause_id:
+        return issues.filter(appeasements__appeasement_id=refund.cause_id).first()
+    return None
+
+
+def subscription_disabled_notify(sender, *, subscription, message: str, **kwargs) -> None:
+    """``webhooks.signals.subscription_disabled`` (connected in ``IssuesConfig.ready``): the managers and the
+    administrators hear that a webhook subscription was switched off after failing deliveries."""
+    from webhooks.services import NOTIFY_KIND
+
+    notify(recipients=managers(administrators=True), kind=NOTIFY_KIND, message=message)

@@ -40,6 +40,7 @@ from orders.models import (
     Shipment,
 )
 from orders.refund_policy import LimitBreach, limit_breach
+from orders.signals import refund_failed
 from webhooks.services import event_emit
 
 logger = logging.getLogger(__name__)
@@ -675,8 +676,8 @@ def _refund_locked(refund_pk: int) -> Refund | None:
 def _refund_outcome(refund: Refund) -> None:
     """Tell a refund's final status, inside the transaction that records it (a rollback tells nothing).
 
-    Completed: the ``refund.completed`` event, nobody notified. Failed: the ``refund.failed`` event and a
-    ``refund_failed`` notification (:func:`_refund_failed_notify`). The events carry the refund as the REST API
+    Completed: the ``refund.completed`` event. Failed: the ``refund.failed`` event and the ``refund_failed``
+    signal (``orders.signals``; issues notifies the people concerned). The events carry the refund as the REST API
     shows it, with ``order_id`` (``webhooks.events``), as ``refund.created`` does.
     """
     # the order's representation lists its refunds with their status: its revision (ETag) moves (the order row is
@@ -687,43 +688,7 @@ def _refund_outcome(refund: Refund) -> None:
         event_emit("refund.completed", refund)
     elif refund.status == RefundStatus.FAILED:
         event_emit("refund.failed", refund)
-        _refund_failed_notify(refund)
-
-
-def _refund_failed_notify(refund: Refund) -> None:
-    """``refund_failed`` to the employee who asked for the refund and, when the refund belongs to an issue (its
-    cause, or the issue the appeasement it pays settles), to the issue's assignee: one notification each (one in
-    all when they are the same employee), e-mailed after commit. Called once per refund: the failure is recorded
-    under the refund's row lock, from ``processing`` only."""
-    from issues.models import NotificationKind
-    from issues.services import notify
-
-    issue = _refund_issue(refund)
-    where = f"order {refund.order.order_id}" + (f", issue {issue.issue_id}" if issue is not None else "")
-    message = (
-        f"Refund {refund.refund_id} of {refund.amount} {refund.currency} ({refund.get_source_display().lower()}, "
-        f"{where}) failed at the processor: {refund.failure_reason or 'no reason given'}. Nothing was paid to the "
-        "customer; the amount can be refunded again."
-    )
-    notify(
-        recipients=[refund.requested_by, issue.assigned_to if issue is not None else None],
-        kind=NotificationKind.REFUND_FAILED,
-        message=message,
-        issue=issue,
-    )
-
-
-def _refund_issue(refund: Refund):
-    """The issue a refund belongs to, with its assignee: the issue it was made for, or the one its appeasement
-    settles; None for other refunds (an appeasement without an issue, a return, an order refund)."""
-    from issues.models import OrderIssue
-
-    issues = OrderIssue.objects.select_related("assigned_to").filter(order_id=refund.order_id)
-    if refund.cause_type == RefundCause.ISSUE and refund.cause_id:
-        return issues.filter(issue_id=refund.cause_id).first()
-    if refund.cause_type == RefundCause.APPEASEMENT and refund.cause_id:
-        return issues.filter(appeasements__appeasement_id=refund.cause_id).first()
-    return None
+        refund_failed.send(sender=Refund, refund=refund)
 
 
 def _refund_send(*, refund_pk: int) -> str:

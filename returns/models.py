@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey
 
 from config.history import HistoricalRecords
-from orders.ids import new_prefixed_id
+from config.ids import new_prefixed_id
 from orders.models import MONEY, ZERO, Order, OrderItem
 
 

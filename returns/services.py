@@ -373,6 +373,13 @@ def _refund_or_request(*, order: Order, amount: Decimal, actor: ReturnActor, ret
     )
 
 
+def return_refund_decided(*, approval, actor, approve: bool, note: str) -> None:
+    """The approval queue's handler for a return's refund held over the limit (registered in ``ReturnsConfig``):
+    approving pays it (:func:`return_refund_approved`); rejecting refunds nothing, the return stays recorded."""
+    if approve:
+        return_refund_approved(approval=approval, actor=actor)
+
+
 def return_refund_approved(*, approval, actor) -> Return:
     """A manager approved a return's refund held over the limit (the approval queue's handler, in its
     transaction): what was asked goes back to the payments now, if the order still allows it (422 otherwise)."""

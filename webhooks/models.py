@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from config.history import HistoricalRecords
-from orders.ids import new_prefixed_id
+from config.ids import new_prefixed_id
 
 SECRET_PREFIX = "whsec_"
 

@@ -39,7 +39,7 @@ from config.accounts import ACCOUNT_RE
 from config.api.renderers import MoneyJSONRenderer
 from config.errors import NotFound, PermissionDenied, ValidationFailed
 from config.history import save_with_history, stamp
-from config.people import is_manager, is_service, managers, service_grant
+from config.people import is_manager, is_service, service_grant
 from config.permissions import MANAGER_GROUP, SERVICE_GROUP
 from config.tasks import enqueue_after_commit
 from webhooks import transport
@@ -52,6 +52,7 @@ from webhooks.models import (
     Subscription,
     new_secret,
 )
+from webhooks.signals import subscription_disabled
 
 logger = logging.getLogger(__name__)
 
@@ -77,11 +78,12 @@ def _order_stream_lock(order_id: str) -> None:
     It locks the order row, the lock the services already take for money and status moves. (Not an
     advisory lock: PostgreSQL checks Django's deferred foreign keys at commit, taking a KEY SHARE lock
     on the order then, after the advisory lock, which deadlocks with a refund holding the row and
-    waiting for the advisory lock.) On SQLite a plain read: writers are serialized anyway.
+    waiting for the advisory lock.) On SQLite a plain read: writers are serialized anyway. Orders registers the
+    lock (``webhooks.events.register_stream_lock``, in ``OrdersConfig.ready``).
     """
-    from orders.models import Order
+    from webhooks.events import stream_lock
 
-    list(Order.objects.select_for_update().filter(order_id=order_id).values_list("pk", flat=True))
+    stream_lock(order_id)
 
 
 def event_emit(
@@ -352,11 +354,9 @@ def _count_failure(sub: Subscription) -> None:
         sub.disabled_at = timezone.now()
         sub.disabled_reason = f"{sub.consecutive_failures} deliveries in a row failed"
         fields += ["active", "disabled_at", "disabled_reason"]
-        from issues.services import notify
-
-        notify(
-            recipients=managers(administrators=True),
-            kind=NOTIFY_KIND,
+        subscription_disabled.send(
+            sender=Subscription,
+            subscription=sub,
             message=f"Webhook subscription {sub.subscription_id} ({sub.url}) was disabled: {sub.disabled_reason}. "
             "Fix the receiver, then re-activate it; its pending events are kept.",
         )
@@ -405,13 +405,11 @@ def clean_url(url: str) -> str:
 
 
 def account_known(account: str) -> bool:
-    """An account the system knows: the default account, or one an order or a fabric API key names (indexed)."""
-    from orders.models import Order
-    from returns.models import AccountAPIKey
+    """An account the system knows: the default account, or one an order or a fabric API key names (indexed; the
+    apps register what they know, ``webhooks.events.register_account_source``)."""
+    from webhooks.events import account_known_by_an_app
 
-    if account == settings.DEFAULT_ACCOUNT_ID:
-        return True
-    return Order.objects.filter(account=account).exists() or AccountAPIKey.objects.filter(account=account).exists()
+    return account == settings.DEFAULT_ACCOUNT_ID or account_known_by_an_app(account)
 
 
 def sees_all_subscriptions(actor) -> bool:

@@ -169,11 +169,9 @@ def record_decision(*, approval, actor, approve, note):
 
 def test_requests_about_other_targets_call_their_handler(api, agent, manager, monkeypatch, make_issue):
     # given: a request of a kind with its own handler (an appeasement's, a refund's), about the issue it concerns
-    monkeypatch.setitem(
-        __import__("issues.services").services.APPROVAL_HANDLERS,
-        "widget",
-        "tests.issues.test_approvals.record_decision",
-    )
+    from issues import approvals
+
+    monkeypatch.setitem(approvals._HANDLERS, ("widget", None), record_decision)
     CALLS.clear()
     issue = make_issue(status="in_progress")
     approval = ApprovalRequest.objects.create(
@@ -192,3 +190,24 @@ def test_requests_about_other_targets_call_their_handler(api, agent, manager, mo
     assert CALLS == [(approval.approval_id, "emp_mgr_001", True, "ok")]
     assert OrderIssue.objects.get(pk=issue.pk).status == "in_progress"
     assert Notification.objects.get(kind="request_approved").recipient == agent
+
+
+def test_each_app_registers_what_deciding_its_requests_does():
+    """The approval queue imports no app that opens requests: their handlers are registered at start-up."""
+    from types import SimpleNamespace
+
+    from appeasements.approvals import approval_decided
+    from issues import approvals
+    from issues.refund_requests import refund_request_decided
+    from returns.services import return_refund_decided
+
+    def of(kind, target_type):
+        return approvals.handler_for(SimpleNamespace(kind=kind, target_type=target_type))
+
+    assert of("appeasement", "appeasement") is approval_decided
+    assert of("refund", "return") is return_refund_decided  # by kind and target first
+    assert of("refund", "issue") is refund_request_decided  # then by kind
+    assert of("refund", "order") is refund_request_decided
+    assert of("escalation", "issue") is None  # an issue's own move: the queue decides it
+    with pytest.raises(ValueError, match="registered already"):
+        approvals.register("refund", lambda **kw: None)
