@@ -29,8 +29,6 @@ from config.admin_mixins import (
     has_control_characters,
 )
 from config.errors import DomainError
-from issues.admin import OrderIssueAdmin
-from orders.admin import OrderAdmin
 
 
 class DecisionForm(forms.Form):
@@ -183,44 +181,6 @@ class AppeasementAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdm
             )
             return f"Appeasement {obj.appeasement_id}: {transition_name}d."
         raise DomainError(f"'{transition_name}' is not available here")  # e.g. request_approval: the service decides
-
-
-class AppeasementOrderInline(ReadOnlyInline):
-    """The order page lists its appeasements."""
-
-    model = Appeasement
-    fields = ("appeasement_id", "state", "reason", "agent", "type", "created_at", "submitted_at")
-    readonly_fields = fields
-    verbose_name_plural = "appeasements"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("reason", "agent")
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        # Display only: left out of POSTs (transition buttons), so the order form needs no management form
-        # for it and the order admin's own POST handling stays exactly as it was.
-        return request.method != "POST" and super().has_view_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class AppeasementIssueInline(AppeasementOrderInline):
-    """The issue page lists the appeasements that settle it."""
-
-    fk_name = "issue"
-
-
-# The order and issue pages show their appeasements (their admins stay unaware of this app).
-# Added only where the page does not list appeasements already.
-def _lists_appeasements(model_admin) -> bool:
-    return any(getattr(inline, "model", None) is Appeasement for inline in model_admin.inlines)
-
-
-if not _lists_appeasements(OrderAdmin):
-    OrderAdmin.inlines = [*OrderAdmin.inlines, AppeasementOrderInline]
-if not _lists_appeasements(OrderIssueAdmin):
-    OrderIssueAdmin.inlines = [*OrderIssueAdmin.inlines, AppeasementIssueInline]
 
 
 @admin.register(AppeasementReason)

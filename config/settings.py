@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "appeasements",
     "returns",
     "webhooks",
+    "desk",  # the top app: cross-app admin pages, the dashboard, the seeders; no other app imports it
 ]
 
 MIDDLEWARE = [

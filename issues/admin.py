@@ -9,7 +9,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.shortcuts import redirect
@@ -18,7 +17,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from config import dashboard
 from config.admin_mixins import (
     GrowingTableAdmin,
     OnceForm,
@@ -554,7 +552,6 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
 
     def get_urls(self):
         return [
-            path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="issues_dashboard"),
             path(
                 "<path:object_id>/refund/",
                 self.admin_site.admin_view(self.refund_view),
@@ -562,38 +559,6 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
             ),
             *super().get_urls(),
         ]
-
-    def dashboard_view(self, request):
-        """The managers' dashboard: aggregates only, charts rendered as SVG on the server."""
-        if not (is_manager(request.user) or request.user.is_superuser):
-            raise PermissionDenied
-        today = timezone.localdate()
-        try:
-            rng = dashboard.DateRange.parse(request.GET.get("start"), request.GET.get("end"), today=today)
-            range_error = None
-        except dashboard.DateRangeError as err:  # the page, with the default range and what the form allows
-            rng = dashboard.DateRange.default(today=today)
-            range_error = err
-        data = dashboard.dashboard_data(rng)
-        metrics = data["metrics"]
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Managers' dashboard",
-            "data": data,
-            "metrics": metrics,
-            "charts": dashboard.charts(data),
-            "satisfaction_rate": dashboard.rate(metrics["satisfaction"]["rate"]),
-            "breach_rate": dashboard.rate(metrics["sla"]["rate"]),
-            "range_error": range_error,
-            "earliest_day": dashboard.EARLIEST,
-            "latest_day": dashboard.latest_day(today),
-            "presets": [
-                (label, (rng.end - timedelta(days=days - 1)).isoformat(), rng.end.isoformat())
-                for label, days in (("7 days", 7), ("30 days", 30), ("90 days", 90), ("1 year", 365))
-            ],
-        }
-        return TemplateResponse(request, "admin/issues/dashboard.html", context)
 
     def refund_view(self, request, object_id):
         issue = object_or_404(OrderIssue.objects.select_related("order"), object_id)

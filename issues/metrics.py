@@ -34,8 +34,10 @@ can reach the tenth of them; a live count over the range otherwise. Ten queries,
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.db import connection
+from django.db.models import QuerySet
 
 ROLLUP = "issues_issuemetricsrollup"
 CUSTOMERS = "issues_issuemetricscustomer"
@@ -446,13 +448,13 @@ def issue_metrics_fast(*, created_after: datetime | None, created_before: dateti
     """The same answer as :func:`issues.selectors.issue_metrics_reference`, from the rollup (PostgreSQL)."""
     from django.db.models import Count, F, Q, Sum
 
-    from issues import selectors, sla
+    from issues import sla
     from issues.models import OrderIssue
     from orders.models import OrderItem, Refund, RefundCause, RefundStatus
 
     split = split_range(created_after, created_before)
-    if split is None:  # less than a whole day: live
-        return selectors.issue_metrics_reference(created_after=created_after, created_before=created_before, now=now)
+    if split is None:  # less than a whole day: ``issues.selectors.issue_metrics`` reads it live instead
+        raise ValueError("The rollup answers ranges that hold a whole day")
     first, last = split
     issues = OrderIssue.objects.order_by()
     if created_after:
@@ -581,14 +583,14 @@ def issue_metrics_fast(*, created_after: datetime | None, created_before: dateti
     # 5. percentiles: two rows each through the duration index
     durations = (
         issues.filter(resolved_at__isnull=False)
-        .annotate(d=selectors._DURATION)
+        .annotate(d=sla.RESOLUTION_TIME)
         .order_by("d")
         .values_list("d", flat=True)
     )
-    median = selectors._percentile(durations, totals["resolved"], 0.5)
-    p90 = selectors._percentile(durations, totals["resolved"], 0.9)
+    median = percentile(durations, totals["resolved"], 0.5)
+    p90 = percentile(durations, totals["resolved"], 0.9)
 
-    return selectors.metrics_body(
+    return metrics_body(
         created_after=created_after,
         created_before=created_before,
         totals=totals,
@@ -659,3 +661,58 @@ def _live_customers(issues) -> list:
         .order_by("-issues", "order__customer_email")[:10]
     )
     return [(r["order__customer_email"], r["issues"]) for r in rows]
+
+
+def percentile(durations: QuerySet, count: int, fraction: float) -> timedelta | None:
+    """Linear-interpolated percentile (PostgreSQL's percentile_cont) with ORDER BY + OFFSET: at most two rows read."""
+    if count == 0:
+        return None
+    position = fraction * (count - 1)
+    low = int(position)
+    values = list(durations[low : low + 2])
+    if len(values) == 1 or position == low:
+        return values[0]
+    return values[0] + (values[1] - values[0]) * (position - low)
+
+
+def metrics_body(*, created_after, created_before, totals, by, percentiles, refunds, skus, categories, customers):
+    """The metrics answer from its parts (shared by the rollup path here and
+    ``issues.selectors.issue_metrics_reference``)."""
+    median, p90 = percentiles
+    return {
+        "created_after": created_after,
+        "created_before": created_before,
+        "total": totals["total"],
+        "by_status": by["status"],
+        "by_priority": by["priority"],
+        "by_type": by["type"],
+        "time_to_resolution": {
+            "resolved_count": totals["resolved"],
+            "median_hours": _hours(median),
+            "p90_hours": _hours(p90),
+        },
+        "satisfaction": {
+            "answered": totals["answered"],
+            "satisfied": totals["satisfied"],
+            "rate": round(totals["satisfied"] / totals["answered"], 4) if totals["answered"] else None,
+        },
+        "sla": {
+            "breached": totals["breached"],
+            "first_response_breached": totals["first_response_breached"],
+            "resolution_breached": totals["resolution_breached"],
+            "rate": round(totals["breached"] / totals["total"], 4) if totals["total"] else None,
+        },
+        "refunds_by_source": [
+            {"source": source, "currency": currency, "count": count, "amount": amount or Decimal(0)}
+            for source, currency, count, amount in refunds
+        ],
+        "recurring": {
+            "skus": [{"sku": sku, "issues": n} for sku, n in skus],
+            "categories": [{"category": name, "issues": n} for name, n in categories],
+            "customers": [{"customer_email": email, "issues": n} for email, n in customers],
+        },
+    }
+
+
+def _hours(value: timedelta | None) -> float | None:
+    return round(value.total_seconds() / 3600, 2) if value is not None else None

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from config.history import changed_via, created_via
 from config.history import who as by
-from issues import sla
+from issues import metrics, sla
 from issues.models import ApprovalRequest, ApprovalState, IssueNote, OrderIssue
 from orders.models import OrderItem, Refund, RefundCause, RefundStatus
 
@@ -214,20 +213,6 @@ def register_timeline_source(source: Callable[[int], list[dict[str, Any]]]) -> N
 
 # --------------------------------------------------------------------------- metrics
 
-_DURATION = ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField())
-
-
-def _percentile(durations: QuerySet, count: int, fraction: float) -> timedelta | None:
-    """Linear-interpolated percentile (PostgreSQL's percentile_cont) with ORDER BY + OFFSET: at most two rows read."""
-    if count == 0:
-        return None
-    position = fraction * (count - 1)
-    low = int(position)
-    values = list(durations[low : low + 2])
-    if len(values) == 1 or position == low:
-        return values[0]
-    return values[0] + (values[1] - values[0]) * (position - low)
-
 
 def issue_metrics(
     *, created_after: datetime | None = None, created_before: datetime | None = None, now: datetime | None = None
@@ -237,10 +222,9 @@ def issue_metrics(
 
     On PostgreSQL from a rollup kept by triggers (issues/metrics.py: about a dozen queries whatever the number of
     issues); elsewhere (the SQLite demo) computed from scratch. Both give the same answer."""
-    from issues import metrics
-
     now = now or timezone.now()
-    if metrics.enabled():
+    # from the rollup when there is one and the range holds a whole day; else live (less than a day, SQLite)
+    if metrics.enabled() and metrics.split_range(created_after, created_before) is not None:
         return metrics.issue_metrics_fast(created_after=created_after, created_before=created_before, now=now)
     return issue_metrics_reference(created_after=created_after, created_before=created_before, now=now)
 
@@ -270,9 +254,14 @@ def issue_metrics_reference(
         satisfied=Count("id", filter=Q(customer_satisfied=True)),
         resolved=Count("id", filter=Q(resolved_at__isnull=False)),
     )
-    durations = issues.filter(resolved_at__isnull=False).annotate(d=_DURATION).order_by("d").values_list("d", flat=True)
-    median = _percentile(durations, totals["resolved"], 0.5)
-    p90 = _percentile(durations, totals["resolved"], 0.9)
+    durations = (
+        issues.filter(resolved_at__isnull=False)
+        .annotate(d=sla.RESOLUTION_TIME)
+        .order_by("d")
+        .values_list("d", flat=True)
+    )
+    median = metrics.percentile(durations, totals["resolved"], 0.5)
+    p90 = metrics.percentile(durations, totals["resolved"], 0.9)
 
     refunds = (
         Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id__in=issues.values("issue_id"))
@@ -298,7 +287,7 @@ def issue_metrics_reference(
         .filter(issues__gt=0)
         .order_by("-issues", "order__customer_email")[:10]
     )
-    return metrics_body(
+    return metrics.metrics_body(
         created_after=created_after,
         created_before=created_before,
         totals=totals,
@@ -309,45 +298,3 @@ def issue_metrics_reference(
         categories=[(r["category__name"], r["issues"]) for r in top_categories],
         customers=[(r["order__customer_email"], r["issues"]) for r in top_customers],
     )
-
-
-def metrics_body(*, created_after, created_before, totals, by, percentiles, refunds, skus, categories, customers):
-    """The metrics answer from its parts (shared by the reference and the rollup path, issues/metrics.py)."""
-    median, p90 = percentiles
-    return {
-        "created_after": created_after,
-        "created_before": created_before,
-        "total": totals["total"],
-        "by_status": by["status"],
-        "by_priority": by["priority"],
-        "by_type": by["type"],
-        "time_to_resolution": {
-            "resolved_count": totals["resolved"],
-            "median_hours": _hours(median),
-            "p90_hours": _hours(p90),
-        },
-        "satisfaction": {
-            "answered": totals["answered"],
-            "satisfied": totals["satisfied"],
-            "rate": round(totals["satisfied"] / totals["answered"], 4) if totals["answered"] else None,
-        },
-        "sla": {
-            "breached": totals["breached"],
-            "first_response_breached": totals["first_response_breached"],
-            "resolution_breached": totals["resolution_breached"],
-            "rate": round(totals["breached"] / totals["total"], 4) if totals["total"] else None,
-        },
-        "refunds_by_source": [
-            {"source": source, "currency": currency, "count": count, "amount": amount or Decimal(0)}
-            for source, currency, count, amount in refunds
-        ],
-        "recurring": {
-            "skus": [{"sku": sku, "issues": n} for sku, n in skus],
-            "categories": [{"category": name, "issues": n} for name, n in categories],
-            "customers": [{"customer_email": email, "issues": n} for email, n in customers],
-        },
-    }
-
-
-def _hours(value: timedelta | None) -> float | None:
-    return round(value.total_seconds() / 3600, 2) if value is not None else None

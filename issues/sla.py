@@ -37,6 +37,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
+# How long an issue took to resolve (resolved_at - created_at): the metrics, the dashboard and their reference.
+RESOLUTION_TIME = ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField())
+
 DONE = ("resolved", "closed")
 ZERO = timedelta(0)
 

@@ -6,15 +6,11 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.html import format_html
 
-from appeasements.models import Appeasement
 from config.admin_history import ChangeReasonAdminMixin
 from config.admin_mixins import (
     DistinctValuesFilter,
@@ -23,13 +19,9 @@ from config.admin_mixins import (
     ReadOnlyInline,
     ServiceFSMAdminMixin,
     SimpleHistoryAdmin,
-    object_or_404,
-    submit_once,
 )
 from config.errors import DomainError
 from config.people import employee_role
-from issues import sla
-from issues.models import OrderIssue
 from orders import ledger, refund_policy, selectors, services
 from orders.models import (
     Category,
@@ -37,13 +29,11 @@ from orders.models import (
     OrderItem,
     Payment,
     Refund,
-    RefundCause,
     RefundLimit,
     RefundSource,
     Shipment,
 )
 from orders.validators import validate_no_html
-from returns.models import Return
 
 
 class OrderItemInline(ReadOnlyInline):
@@ -102,95 +92,6 @@ class RefundInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("requested_by")
 
 
-class DisplayOnlyInline(ReadOnlyInline):
-    """Shown on the order page, left out of its POSTs (transition buttons): no management form needed."""
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.method != "POST" and super().has_view_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class OrderIssueInline(DisplayOnlyInline):
-    """The order's issues with their status, age and SLA clock (read-only; open one to work it)."""
-
-    model = OrderIssue
-
-    fields = ("issue_link", "title", "status", "priority", "assigned_to", "age", "sla_clock")
-    readonly_fields = fields
-    show_change_link = False
-    verbose_name_plural = "Issues"
-
-    def get_queryset(self, request):
-        return sla.annotate(super().get_queryset(request).select_related("assigned_to")).order_by("-created_at")
-
-    @admin.display(description="Issue")
-    def issue_link(self, obj):
-        return format_html('<a href="{}">{}</a>', reverse("admin:issues_orderissue_change", args=[obj.pk]), obj)
-
-    @admin.display(description="Age")
-    def age(self, obj) -> str:
-        return sla.describe(timezone.now() - obj.created_at, done=False, waiting=False).replace(" left", "")
-
-    @admin.display(description="SLA")
-    def sla_clock(self, obj) -> str:
-        return sla.describe(obj.sla_left, done=obj.status in sla.DONE, waiting=obj.sla_waiting)
-
-
-class AppeasementInline(DisplayOnlyInline):
-    """Appeasements on the order (read-only here; the appeasements app owns their workflow)."""
-
-    model = Appeasement
-
-    fields = ("appeasement_link", "state", "reason", "type", "total", "agent", "issue", "created_at")
-    readonly_fields = fields
-    show_change_link = False
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("reason", "agent", "issue")
-            .annotate(_total=Sum("refunds__amount"))
-            .order_by("created_at")
-        )
-
-    @admin.display(description="Appeasement")
-    def appeasement_link(self, obj):
-        return format_html(
-            '<a href="{}">{}</a>', reverse("admin:appeasements_appeasement_change", args=[obj.pk]), obj.appeasement_id
-        )
-
-    @admin.display(description="Amount")
-    def total(self, obj):
-        return obj._total or Decimal("0.00")
-
-
-class ReturnInline(DisplayOnlyInline):
-    model = Return
-
-    fields = (
-        "return_link",
-        "scope",
-        "reason",
-        "refund_amount",
-        "currency",
-        "restock",
-        "created_by_label",
-        "created_at",
-    )
-    readonly_fields = fields
-    show_change_link = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("reason").order_by("created_at")
-
-    @admin.display(description="Return")
-    def return_link(self, obj):
-        return format_html('<a href="{}">{}</a>', reverse("admin:returns_return_change", args=[obj.pk]), obj.return_id)
-
-
 class RefundForm(OnceForm):
     amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     source = forms.ChoiceField(choices=RefundSource.choices)
@@ -215,15 +116,8 @@ class OrderAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
     search_fields = ("=order_id", "=customer_email", "=customer_phone")
     search_help_text = "Exact order id, customer email or phone"
     list_per_page = 50
-    inlines = [
-        OrderItemInline,
-        PaymentInline,
-        RefundInline,
-        OrderIssueInline,
-        AppeasementInline,
-        ReturnInline,
-        ShipmentInline,
-    ]
+    # the order's own rows; desk.admin adds its issues, appeasements and returns (and the refund form)
+    inlines = [OrderItemInline, PaymentInline, RefundInline, ShipmentInline]
     readonly_fields = (
         "order_id",
         "account",
@@ -336,55 +230,6 @@ class OrderAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
                 f"Cancelling gave back {total} {order.currency} to the customer's payments "
                 f"({', '.join(r.refund_id for r in refunds)}); the refunds are shown below.",
             )
-
-    def get_urls(self):
-        return [
-            path("<path:object_id>/refund/", self.admin_site.admin_view(self.refund_view), name="orders_order_refund"),
-            *super().get_urls(),
-        ]
-
-    def refund_view(self, request, object_id):
-        order = object_or_404(Order.objects.all(), object_id)  # "abc" or an id past the column: 404, not 500
-        if not request.user.has_perm("orders.add_refund"):
-            messages.error(request, "You do not have permission to refund.")
-            return redirect("admin:orders_order_change", order.pk)
-        money = ledger.order_money(order)
-        form = RefundForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-
-            def write():
-                from issues.refund_requests import refund_or_request
-
-                with transaction.atomic():
-                    done = refund_or_request(
-                        order=order,
-                        actor=request.user,
-                        amount=form.cleaned_data["amount"],
-                        source=form.cleaned_data["source"],
-                        cause_type=RefundCause.NONE,
-                        cause_id="",
-                        reason=form.cleaned_data["reason"] or "Admin refund",
-                    )
-                url = reverse("admin:orders_order_change", args=[order.pk])
-                return url, refund_outcome(done)
-
-            try:
-                if (done := submit_once(request, form, write)) is not None:
-                    return done
-            except DomainError as err:
-                form.add_error(None, err.message)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": order,
-            "title": f"Record a refund on order {order.order_id}",
-            "form": form,
-            "paid": money.paid,
-            "refunded": money.refunded,
-            "refundable": money.refundable,
-            **refund_limit_context(order, request.user),
-        }
-        return TemplateResponse(request, "admin/orders/order/refund.html", context)
 
 
 def refund_limit_context(order: Order, employee) -> dict:

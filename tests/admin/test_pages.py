@@ -203,7 +203,7 @@ def test_issue_timeline_has_every_kind_of_event(world, manager):
 
 
 def test_resolution_percentiles_per_day_match_percentile_cont(agent):
-    from config.dashboard import DateRange, dashboard_data
+    from desk.dashboard import DateRange, dashboard_data
 
     order = order_with_items()
     day = timezone.localdate() - timedelta(days=2)

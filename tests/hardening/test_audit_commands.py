@@ -30,7 +30,7 @@ from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, EventType
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = {"config", "orders", "issues", "appeasements", "returns", "webhooks"}
+PROJECT_APPS = {"config", "orders", "issues", "appeasements", "returns", "webhooks", "desk"}
 DRIVEN = {
     "create_employee",
     "create_api_key",

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from appeasements.models import Appeasement, AppeasementRefund
+from desk.management.seed_scale import ISSUES_PER_ORDER
 from issues.models import IssueNote, OrderIssue
-from orders.management.seed_scale import ISSUES_PER_ORDER
 from orders.models import Order, Refund
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 from django import template
 
-from config.dashboard import daily_panel as _daily_panel
+from desk.dashboard import daily_panel as _daily_panel
 
 register = template.Library()
 

@@ -21,8 +21,8 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from config.people import employee_upsert
+from desk.management import seed_scale as scale
 from orders import services
-from orders.management import seed_scale as scale
 from orders.models import (
     Category,
     Order,

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum, Window
+from django.db.models import Count, F, Q, Sum, Window
 from django.db.models.functions import Floor, RowNumber, TruncDate, TruncWeek
 from django.utils import timezone
 from django.utils.html import escape, format_html
@@ -141,9 +141,6 @@ class DateRangeError(ValueError):
         self.allowed = allowed
 
 
-_RESOLUTION = ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField())
-
-
 def _resolution_over_time(issues, rng: DateRange) -> list[dict[str, Any]]:
     """Median and 90th percentile of time to resolution per bucket (by resolution date), in hours.
 
@@ -158,8 +155,8 @@ def _resolution_over_time(issues, rng: DateRange) -> list[dict[str, Any]]:
         .order_by()
         .annotate(
             bucket=bucket,
-            d=_RESOLUTION,
-            rn=Window(RowNumber(), partition_by=[bucket], order_by=[_RESOLUTION.asc(), F("id").asc()]),
+            d=sla.RESOLUTION_TIME,
+            rn=Window(RowNumber(), partition_by=[bucket], order_by=[sla.RESOLUTION_TIME.asc(), F("id").asc()]),
             n=Window(Count("id"), partition_by=[bucket]),
         )
     )

@@ -1,0 +1,257 @@
+"""The admin as the support desk works in it: the pages that bring several apps together.
+
+Each domain app registers its own admin; this top app (last in ``INSTALLED_APPS``, imported by nobody) adds what
+crosses apps: the order page's issues, appeasements and returns and its refund form (which may open a refund
+request in the approval queue), the issue page's appeasements, and the managers' dashboard.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Sum
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from appeasements.models import Appeasement
+from config.admin_mixins import ReadOnlyInline, object_or_404, submit_once
+from config.errors import DomainError
+from config.people import is_manager
+from desk import dashboard
+from issues import sla
+from issues.admin import OrderIssueAdmin
+from issues.models import OrderIssue
+from issues.refund_requests import refund_or_request
+from orders import ledger
+from orders.admin import (
+    OrderAdmin,
+    OrderItemInline,
+    PaymentInline,
+    RefundForm,
+    RefundInline,
+    ShipmentInline,
+    refund_limit_context,
+    refund_outcome,
+)
+from orders.models import Order, RefundCause
+from returns.models import Return
+
+
+class DisplayOnlyInline(ReadOnlyInline):
+    """Shown on the order page, left out of its POSTs (transition buttons): no management form needed."""
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.method != "POST" and super().has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderIssueInline(DisplayOnlyInline):
+    """The order's issues with their status, age and SLA clock (read-only; open one to work it)."""
+
+    model = OrderIssue
+
+    fields = ("issue_link", "title", "status", "priority", "assigned_to", "age", "sla_clock")
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name_plural = "Issues"
+
+    def get_queryset(self, request):
+        return sla.annotate(super().get_queryset(request).select_related("assigned_to")).order_by("-created_at")
+
+    @admin.display(description="Issue")
+    def issue_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:issues_orderissue_change", args=[obj.pk]), obj)
+
+    @admin.display(description="Age")
+    def age(self, obj) -> str:
+        return sla.describe(timezone.now() - obj.created_at, done=False, waiting=False).replace(" left", "")
+
+    @admin.display(description="SLA")
+    def sla_clock(self, obj) -> str:
+        return sla.describe(obj.sla_left, done=obj.status in sla.DONE, waiting=obj.sla_waiting)
+
+
+class AppeasementInline(DisplayOnlyInline):
+    """Appeasements on the order (read-only here; the appeasements app owns their workflow)."""
+
+    model = Appeasement
+
+    fields = ("appeasement_link", "state", "reason", "type", "total", "agent", "issue", "created_at")
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("reason", "agent", "issue")
+            .annotate(_total=Sum("refunds__amount"))
+            .order_by("created_at")
+        )
+
+    @admin.display(description="Appeasement")
+    def appeasement_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:appeasements_appeasement_change", args=[obj.pk]), obj.appeasement_id
+        )
+
+    @admin.display(description="Amount")
+    def total(self, obj):
+        return obj._total or Decimal("0.00")
+
+
+class ReturnInline(DisplayOnlyInline):
+    model = Return
+
+    fields = (
+        "return_link",
+        "scope",
+        "reason",
+        "refund_amount",
+        "currency",
+        "restock",
+        "created_by_label",
+        "created_at",
+    )
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("reason").order_by("created_at")
+
+    @admin.display(description="Return")
+    def return_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:returns_return_change", args=[obj.pk]), obj.return_id)
+
+
+class AppeasementIssueInline(DisplayOnlyInline):
+    """The issue page lists the appeasements that settle it."""
+
+    model = Appeasement
+    fk_name = "issue"
+    fields = ("appeasement_id", "state", "reason", "agent", "type", "created_at", "submitted_at")
+    readonly_fields = fields
+    verbose_name_plural = "appeasements"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("reason", "agent")
+
+
+class DeskOrderAdmin(OrderAdmin):
+    """The order page: the order's own rows, and its issues, appeasements and returns; the refund form."""
+
+    inlines = [
+        OrderItemInline,
+        PaymentInline,
+        RefundInline,
+        OrderIssueInline,
+        AppeasementInline,
+        ReturnInline,
+        ShipmentInline,
+    ]
+
+    def get_urls(self):
+        return [
+            path("<path:object_id>/refund/", self.admin_site.admin_view(self.refund_view), name="orders_order_refund"),
+            *super().get_urls(),
+        ]
+
+    def refund_view(self, request, object_id):
+        order = object_or_404(Order.objects.all(), object_id)  # "abc" or an id past the column: 404, not 500
+        if not request.user.has_perm("orders.add_refund"):
+            messages.error(request, "You do not have permission to refund.")
+            return redirect("admin:orders_order_change", order.pk)
+        money = ledger.order_money(order)
+        form = RefundForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+
+            def write():
+                with transaction.atomic():
+                    done = refund_or_request(
+                        order=order,
+                        actor=request.user,
+                        amount=form.cleaned_data["amount"],
+                        source=form.cleaned_data["source"],
+                        cause_type=RefundCause.NONE,
+                        cause_id="",
+                        reason=form.cleaned_data["reason"] or "Admin refund",
+                    )
+                url = reverse("admin:orders_order_change", args=[order.pk])
+                return url, refund_outcome(done)
+
+            try:
+                if (done := submit_once(request, form, write)) is not None:
+                    return done
+            except DomainError as err:
+                form.add_error(None, err.message)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": order,
+            "title": f"Record a refund on order {order.order_id}",
+            "form": form,
+            "paid": money.paid,
+            "refunded": money.refunded,
+            "refundable": money.refundable,
+            **refund_limit_context(order, request.user),
+        }
+        return TemplateResponse(request, "admin/orders/order/refund.html", context)
+
+
+class DeskOrderIssueAdmin(OrderIssueAdmin):
+    """The issue page with the appeasements that settle it; the managers' dashboard."""
+
+    inlines = [*OrderIssueAdmin.inlines, AppeasementIssueInline]
+
+    def get_urls(self):
+        return [
+            path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="issues_dashboard"),
+            *super().get_urls(),
+        ]
+
+    def dashboard_view(self, request):
+        """The managers' dashboard: aggregates only, charts rendered as SVG on the server."""
+        if not (is_manager(request.user) or request.user.is_superuser):
+            raise PermissionDenied
+        today = timezone.localdate()
+        try:
+            rng = dashboard.DateRange.parse(request.GET.get("start"), request.GET.get("end"), today=today)
+            range_error = None
+        except dashboard.DateRangeError as err:  # the page, with the default range and what the form allows
+            rng = dashboard.DateRange.default(today=today)
+            range_error = err
+        data = dashboard.dashboard_data(rng)
+        metrics = data["metrics"]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Managers' dashboard",
+            "data": data,
+            "metrics": metrics,
+            "charts": dashboard.charts(data),
+            "satisfaction_rate": dashboard.rate(metrics["satisfaction"]["rate"]),
+            "breach_rate": dashboard.rate(metrics["sla"]["rate"]),
+            "range_error": range_error,
+            "earliest_day": dashboard.EARLIEST,
+            "latest_day": dashboard.latest_day(today),
+            "presets": [
+                (label, (rng.end - timedelta(days=days - 1)).isoformat(), rng.end.isoformat())
+                for label, days in (("7 days", 7), ("30 days", 30), ("90 days", 90), ("1 year", 365))
+            ],
+        }
+        return TemplateResponse(request, "admin/issues/dashboard.html", context)
+
+
+admin.site.unregister(Order)
+admin.site.register(Order, DeskOrderAdmin)
+admin.site.unregister(OrderIssue)
+admin.site.register(OrderIssue, DeskOrderIssueAdmin)

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class DeskConfig(AppConfig):
+    """The top app: the admin as the support desk works in it (cross-app pages, the managers' dashboard, the
+    index's daily panel) and the demo and scale seeders. It imports every domain app; none imports it."""
+
+    name = "desk"
+    verbose_name = "Support desk"
