@@ -1,4 +1,4 @@
-"""The bridge to the managers' approval queue and notifications of the issues work (issue 3).
+"""The bridge to the managers' approval queue and notifications of the issues work (docs/architecture.md).
 
 An over-policy submit opens an :class:`issues.models.ApprovalRequest` of kind ``appeasement``; the
 queue's ``approval_decide`` (four-eyes) calls :func:`approval_decided` back, which approves (submits

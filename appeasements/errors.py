@@ -1,4 +1,4 @@
-"""Appeasement errors and the commerce-agent error body (seed 004).
+"""Appeasement errors and the commerce-agent error body (docs/api/ccagent.md).
 
 Every error under ``/ccagent/`` answers ``{"errorCode", "message", "status", "errors": [...]}`` with the
 seed's numeric codes (strings, as in Oracle Commerce's error model). :func:`ccagent_error_body` maps any

@@ -1,4 +1,4 @@
-"""Appeasements: goodwill credits to a customer, paid through the refund ledger (seed 004).
+"""Appeasements: goodwill credits to a customer, paid through the refund ledger (docs/api/ccagent.md).
 
 An :class:`Appeasement` is drafted (``INCOMPLETE``), then submitted: within policy it goes straight to
 ``SUBMITTED`` and its refunds become ledger refunds; over policy it waits in ``PENDING_APPROVAL`` for a
@@ -142,7 +142,8 @@ class Appeasement(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["state", "-created_at"], name="appeasement_state_created_idx"),
             models.Index(fields=["profile_id"], name="appeasement_profile_idx"),
-            # Performance at scale (issue 8): the admin's exact search is case-insensitive (UPPER(col) = UPPER(%s)).
+            # Performance at scale (docs/performance.md): the admin's exact search is case-insensitive
+            # (UPPER(col) = UPPER(%s)).
             models.Index(Upper("appeasement_id"), name="appeasement_id_upper_idx"),
             models.Index(Upper("profile_id"), name="appeasement_profile_upper_idx"),
         ]

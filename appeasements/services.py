@@ -1,6 +1,6 @@
 """Every write to appeasements. The ccagent API, the admin and the approval queue call these.
 
-Rules checked on create, update and submit (seed 004 codes in brackets):
+Rules checked on create, update and submit (ccagent codes in brackets, docs/api/ccagent.md):
 the order exists [13001], is appeasable (not pending/canceled) [900036], every refund's currency is the
 order's [13001], every ``refundType`` is known [900017], ``creditCard`` names one of the order's payment
 groups [13001], amounts are positive [13001] and the appeasement with what is already refunded stays

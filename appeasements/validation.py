@@ -1,4 +1,4 @@
-"""The appeasement validation webhook (seed 004's ``appeasementValidation``: codes 900015 and 900016).
+"""The appeasement validation webhook (the ccagent contract's ``appeasementValidation``: codes 900015 and 900016).
 
 When ``APPEASEMENT_VALIDATION_URL`` is set, submitting POSTs JSON::
 

@@ -1,5 +1,5 @@
 """Admin plumbing shared by every app: FSM transition buttons that go through the services, and changelists,
-object pages and version pages that answer a bad URL with a 404 or a message, never a 500 (issue 21)."""
+object pages and version pages that answer a bad URL with a 404 or a message, never a 500 (docs/admin.md)."""
 
 from __future__ import annotations
 
@@ -248,7 +248,7 @@ class ServiceFSMAdminMixin(FSMAdminMixin):
 
 class GrowingTableAdmin(BadInputAdminMixin):
     """The changelist of a table that grows with the business (orders, issues, refunds, notifications, webhook
-    events...): every page costs the same on the millionth row as on the first (issue 8).
+    events...): every page costs the same on the millionth row as on the first (docs/performance.md).
 
     - No ``COUNT(*)`` over the matching rows: an exact count up to 1,000, the planner's estimate above
       (``EstimatedCountPaginator``), and no second count of the whole table (``show_full_result_count``).
@@ -264,7 +264,7 @@ class GrowingTableAdmin(BadInputAdminMixin):
 
 class LeanChangelistMixin(BadInputAdminMixin):
     """The changelist's per-row checkbox as one ``format_html``: Django renders it through the form widget's
-    template for every row, which was the largest single cost of a 50-row changelist page (issue 8). The
+    template for every row, which was the largest single cost of a 50-row changelist page (docs/performance.md). The
     markup is the same, byte for byte (tests/admin/test_lean_changelist.py). No 500 for a bad query string or
     id (``BadInputAdminMixin``)."""
 
@@ -356,8 +356,8 @@ class DistinctValuesFilter(admin.AllValuesFieldListFilter):
     """Django's filter for a plain column (one link per value in the table), without reading every row.
 
     ``AllValuesFieldListFilter`` asks for ``SELECT DISTINCT col``, which reads the whole table or index on
-    every changelist page: 24 ms over 200,000 orders, growing with them (issue 8). This one walks the column's
-    index from one value to the next (a recursive ``MIN(col) WHERE col > previous``: one index probe per
+    every changelist page: 24 ms over 200,000 orders, growing with them (docs/performance.md). This one walks the
+    column's index from one value to the next (a recursive ``MIN(col) WHERE col > previous``: one index probe per
     distinct value), so it costs the number of values, not of rows. It needs an index that starts with the
     column, and lists the values of the whole table: use it only where the admin's queryset is not narrowed.
     """

@@ -38,7 +38,7 @@ AGENT_PERMISSIONS = [
     "issues.add_issuenote",
     "issues.view_approvalrequest",
     "issues.view_notification",
-    # appeasements (issue 4): draft, change, submit within policy, delete drafts; read the managed lists
+    # appeasements (docs/api/ccagent.md): draft, change, submit within policy, delete drafts; read the managed lists
     "appeasements.view_appeasement",
     "appeasements.add_appeasement",
     "appeasements.change_appeasement",
@@ -75,7 +75,7 @@ MANAGER_PERMISSIONS = AGENT_PERMISSIONS + [
     "orders.add_refundlimit",
     "orders.change_refundlimit",
     "orders.delete_refundlimit",
-    # webhooks (issue 10): subscriptions, the delivery log (send again) and the outbox
+    # webhooks (docs/api/webhooks.md): subscriptions, the delivery log (send again) and the outbox
     "webhooks.view_subscription",
     "webhooks.add_subscription",
     "webhooks.change_subscription",

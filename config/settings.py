@@ -193,10 +193,10 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-# --- Appeasements (issue 4) ---
+# --- Appeasements (docs/api/ccagent.md) ---
 # Share (0..1) of the order total above which a submitted appeasement needs a manager's approval.
 APPEASEMENT_POLICY_SHARE = float(env("APPEASEMENT_POLICY_SHARE", "0.20"))
-# The appeasement validation webhook (seed 004: 900015/900016); empty: no validation call.
+# The appeasement validation webhook (docs/api/ccagent.md: 900015/900016); empty: no validation call.
 APPEASEMENT_VALIDATION_URL = env("APPEASEMENT_VALIDATION_URL", "") or ""
 APPEASEMENT_VALIDATION_TIMEOUT = float(env("APPEASEMENT_VALIDATION_TIMEOUT", "5"))
 # Site ids accepted in the optional x-ccsite header of /ccagent/ (30014 for any other).
@@ -205,7 +205,7 @@ CCAGENT_SITES = [s.strip() for s in (env("CCAGENT_SITES") or "siteUS").split(","
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["AppeasementStateEnum"] = "appeasements.models.AppeasementState"
 # --- end appeasements ---
 
-# --- SLA (issue 7) ---
+# --- SLA (docs/admin.md) ---
 # Targets per issue priority, in hours: to the first response (a note or status move after the issue was
 # opened) and to resolution. Time waiting on the customer (a follow-up scheduled) stops the resolution clock;
 # time escalated to a manager does not. Override one with e.g. SLA_CRITICAL_RESOLUTION_HOURS=4.
@@ -221,7 +221,7 @@ SLA_TARGETS = {
 SLA_BREACHING_SOON_MINUTES = int(env("SLA_BREACHING_SOON_MINUTES", "60"))
 # --- end SLA ---
 
-# --- Hardening (issue 6) ---
+# --- Hardening (docs/operations.md) ---
 # Admin login: django-axes locks a username+IP after AXES_FAILURE_LIMIT failed logins for the cool-off.
 INSTALLED_APPS += ["axes"]
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
@@ -255,7 +255,7 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
 ]
 # --- end hardening ---
 
-# --- Webhooks (issue 10) ---
+# --- Webhooks (docs/api/webhooks.md) ---
 # Task backend: the database (default; `manage.py db_worker`) or RQ on Redis (TASKS_BACKEND=rq;
 # `manage.py rqworker --job-class django_tasks_rq.Job --with-scheduler default`; the scheduler runs retries).
 TASKS_BACKEND = env("TASKS_BACKEND", "db")
@@ -284,7 +284,7 @@ WEBHOOKS_LEASE_SECONDS = int(env("WEBHOOKS_LEASE_SECONDS", "60"))
 WEBHOOKS_RESPONSE_EXCERPT = 500
 # --- end webhooks ---
 
-# --- API boundary (issue 21) ---
+# --- API boundary (docs/adr/0012-api-input-boundary.md) ---
 # Under /api/, /api-order/ and /ccagent/, before any work (config.api.middleware, config.api.parsers): a body
 # over API_MAX_BODY_BYTES is a 413; JSON (a body, the x-site-context header) nested deeper than
 # API_MAX_JSON_DEPTH levels a 400; a control character in the path a 404, in a header or a query parameter a

@@ -23,7 +23,7 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 
-# --- Hardening (issue 6) ---
+# --- Hardening (docs/operations.md) ---
 # Tests drive many writes quickly; the throttle tests set their own rate.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"writes": "1000000/min"}  # noqa: F405
 # --- end hardening ---

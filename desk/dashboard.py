@@ -1,4 +1,4 @@
-"""The managers' dashboard and the admin index's daily panel (issue 7).
+"""The managers' dashboard and the admin index's daily panel (docs/admin.md).
 
 Everything here is an aggregate query: the number of queries depends on the date range's buckets, never on
 the number of issues, refunds or appeasements. Charts are server-rendered SVG (no JavaScript, no CDN).

@@ -93,7 +93,7 @@ class OrderIssue(ConcurrentTransitionMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # SLA clocks (issue 7): see issues/sla.py. Deadlines are stored; what depends on "now" is annotated.
+    # SLA clocks (docs/admin.md): see issues/sla.py. Deadlines are stored; what depends on "now" is annotated.
     first_response_at = models.DateTimeField(null=True, blank=True, editable=False)
     first_response_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     resolution_due_at = models.DateTimeField(
@@ -117,7 +117,7 @@ class OrderIssue(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["assigned_to", "status"], name="issue_assignee_status_idx"),
             models.Index(fields=["follow_up_required", "follow_up_date"], name="issue_follow_up_idx"),
             models.Index(fields=["status", "resolution_due_at"], name="issue_status_sla_due_idx"),
-            # Performance at scale (issue 8): the admin's exact (case-insensitive) search, filters with the
+            # Performance at scale (docs/performance.md): the admin's exact (case-insensitive) search, filters with the
             # changelist's newest-first order.
             models.Index(Upper("issue_id"), name="issue_issue_id_upper_idx"),
             models.Index(fields=["priority", "-created_at"], name="issue_priority_created_idx"),

@@ -1,7 +1,7 @@
 """Every write to order issues, their notes, approval requests and notifications.
 
-API views, admin pages and commands call these functions; they enforce the rules of issue 3 and
-seed 001 and raise domain errors. Each public function is one transaction: a refused call changes
+API views, admin pages and commands call these functions; they enforce the rules of the approval queue and
+the issue update contract and raise domain errors. Each public function is one transaction: a refused call changes
 nothing (no field, note, refund, approval or history row).
 """
 
@@ -257,7 +257,7 @@ def _notify_critical(*, issue: OrderIssue, actor) -> None:
     )
 
 
-# --------------------------------------------------------------------------- update (seed 001)
+# --------------------------------------------------------------------------- update (docs/api/backoffice.md)
 
 
 @dataclass(frozen=True)
@@ -294,7 +294,8 @@ def _asked(approval: ApprovalRequest) -> str:
 
 
 def _validate_changes(issue: OrderIssue, changes: dict[str, Any], now: datetime) -> None:
-    """Every field rule of seed 001 that needs the issue; raises one VALIDATION_ERROR listing all problems."""
+    """Every field rule of the issue update contract that needs the issue; raises one VALIDATION_ERROR listing all
+    problems."""
     errors: list[dict[str, str]] = []
     notes = changes.get("notes")
     if "notes" in changes:
@@ -342,7 +343,8 @@ def _validate_changes(issue: OrderIssue, changes: dict[str, Any], now: datetime)
 def issue_update(
     *, order_id: str, issue_id: str, actor, changes: dict[str, Any], channel: str = NoteChannel.API
 ) -> IssueUpdateResult:
-    """Seed 001: update an issue. ``changes`` holds only the fields the caller sent (no ``updated_by``).
+    """Update an issue (the issue update contract). ``changes`` holds only the fields the caller sent (no
+    ``updated_by``).
 
     An escalation or reopening by someone without the permission to apply it directly applies every
     other change and creates a pending :class:`ApprovalRequest` instead of moving the status.

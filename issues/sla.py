@@ -1,4 +1,4 @@
-"""SLA clocks for order issues (issue 7).
+"""SLA clocks for order issues (docs/admin.md).
 
 Each issue has two clocks, with targets per priority from ``settings.SLA_TARGETS``:
 

@@ -34,7 +34,7 @@ LIST_MAX = 100  # most entries in a free-form list (tags, events, attributes) an
 
 
 class PhoneKind(models.TextChoices):
-    """``customerPhone.kind`` / ``address.phone.kind`` of the fabric order (seed 002: ``mobile``)."""
+    """``customerPhone.kind`` / ``address.phone.kind`` of the fabric order (the fabric contract: ``mobile``)."""
 
     MOBILE = "mobile", "Mobile"
     HOME = "home", "Home"
@@ -103,7 +103,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
     ship_to_zip_code = models.CharField(max_length=20, blank=True)
     ship_to_country = models.CharField(max_length=60, blank=True)
 
-    # Seed 002's order, whole (issue 21). The order is one fabric document: ``object_id`` is its ``_id``.
+    # The fabric order, whole (docs/api/fabric.md). The order is one fabric document: ``object_id`` is its ``_id``.
     object_id = models.CharField(
         max_length=24,
         unique=True,
@@ -157,7 +157,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["account", "channel"], name="order_account_channel_idx"),
             # The admin's channel filter walks it from one channel to the next (DistinctValuesFilter).
             models.Index(fields=["channel"], name="order_channel_idx"),
-            # Performance at scale (issue 8): the admin's exact search is case-insensitive (UPPER(col) = UPPER(%s)).
+            # Performance at scale (docs/performance.md): the admin's exact search is case-insensitive
+            # (UPPER(col) = UPPER(%s)).
             models.Index(Upper("order_id"), name="order_order_id_upper_idx"),
             models.Index(Upper("customer_email"), name="order_email_upper_idx"),
             models.Index(Upper("customer_phone"), name="order_phone_upper_idx"),
@@ -223,7 +224,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
             models.Q(status__in=SHIPPED_SHIPMENT_STATUSES) | models.Q(shipped_date__isnull=False)
         ).exists()
 
-    # Returns (issue 5): only ``returns.services`` calls these, after recording the Return.
+    # Returns (docs/api/fabric.md): only ``returns.services`` calls these, after recording the Return.
     @transition(
         field=status,
         source=list(RETURNABLE_ORDER_STATUSES),
@@ -261,7 +262,7 @@ class OrderItem(models.Model):
     tax = models.DecimalField(**MONEY, default=ZERO)
     special_instructions = models.TextField(max_length=500, blank=True)
     preparation_notes = models.TextField(max_length=1000, blank=True)
-    # Seed 002 (issue 21): the item's fabric data.
+    # The fabric order (docs/api/fabric.md): the item's fabric data.
     item_group = models.CharField(
         max_length=100, blank=True, help_text="The item's fabric group, besides its category (e.g. Group1)."
     )
@@ -313,7 +314,7 @@ class Payment(models.Model):
     amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CAPTURED)
-    # Seed 002 (issue 21): the payment's fabric data.
+    # The fabric order (docs/api/fabric.md): the payment's fabric data.
     payment_kind = models.CharField(max_length=40, blank=True, help_text="e.g. Default payment")
     card_last_four = models.CharField(max_length=4, blank=True, help_text="The card's last four digits.")
     token_reference = models.CharField(
@@ -373,7 +374,7 @@ class Shipment(models.Model):
     tracking_number = models.CharField(max_length=100, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=ShipmentStatus.choices, default=ShipmentStatus.PENDING)
     shipped_date = models.DateTimeField(null=True, blank=True)
-    # Seed 002 (issue 21).
+    # The fabric order (docs/api/fabric.md).
     object_id = models.CharField(
         max_length=24, default=new_object_id, editable=False, help_text="The shipment's fabric _id."
     )

@@ -6,7 +6,7 @@ role's, else none. It is cumulative per employee and order: what they already re
 authority (non-failed ledger refunds they requested that no manager approved) plus the new amount must stay within
 it, so splitting a refund into several does not get around it. Over it, the refund is neither refused nor paid:
 the caller turns it into an approval request, and the refund is recorded when another manager approves it
-(``approved_by``). What is still refundable (seed 001) bounds every refund, within a limit or approved.
+(``approved_by``). What is still refundable (docs/api/backoffice.md) bounds every refund, within a limit or approved.
 
 Read the sums with the order row locked (``limit_breach`` is called under ``select_for_update``): two refunds sent
 at once by one employee on one order are then counted one after the other, and never both paid over the limit.

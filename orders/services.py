@@ -61,7 +61,7 @@ def order_get(order_id: str, *, for_update: bool = False) -> Order:
 def order_create(*, actor, data: dict[str, Any]) -> Order:
     """Create an order with its items, payments, shipments (with what each carried) and promotions.
 
-    Totals are computed here: the items, plus the ship-to's shipping price and its estimated tax (seed 002's
+    Totals are computed here: the items, plus the ship-to's shipping price and its estimated tax (the fabric order's
     ``shipTo[].price`` / ``estimatedTax``), so a payment may cover the shipping too.
     """
     from simple_history.utils import bulk_create_with_history
@@ -403,7 +403,7 @@ def order_item_get(*, order_id: str, order_item_id: str) -> OrderItem:
 
 @transaction.atomic
 def order_item_update(*, order_id: str, order_item_id: str, actor, changes: dict[str, Any]) -> ItemUpdateResult:
-    """Update an item's metadata (seed 003). ``changes`` holds only fields the caller sent."""
+    """Update an item's metadata (docs/api/backoffice.md). ``changes`` holds only fields the caller sent."""
     order = order_get(order_id, for_update=True)
     item_uuid = _parse_uuid(order_item_id)
     item = (

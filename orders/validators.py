@@ -1,4 +1,4 @@
-"""Format rules for item metadata (seed 003), shared by the API serializers and admin forms."""
+"""Format rules for item metadata (docs/api/backoffice.md), shared by the API serializers and admin forms."""
 
 import re
 

@@ -1,4 +1,4 @@
-"""Shapes of the commerce-agent appeasement API (seed 004, camelCase). Shape only: rules live in services."""
+"""Shapes of the commerce-agent appeasement API (docs/api/ccagent.md, camelCase). Shape only: rules live in services."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The commerce-agent appeasement API (``/ccagent/v1/appeasements``, seed 004): thin views over services.
+"""The commerce-agent appeasement API (``/ccagent/v1/appeasements``, docs/api/ccagent.md): thin views over services.
 
 ``Authorization: Bearer <token>`` (the employee's API token), optional ``x-ccsite`` (30014 when unknown);
 every error answers the seed's errorModel (``appeasements.errors``).

@@ -1,7 +1,7 @@
 """Turns every error raised under the API into the dialect's error body.
 
 One handler for all three API families; the request path picks the dialect. The back-office dialect
-(``/api/v1/``) is ``{"success": false, "message", "error_code", ...context}`` as in seed 003. Later
+(``/api/v1/``) is ``{"success": false, "message", "error_code", ...context}`` as in docs/api/backoffice.md. Later
 dialects register themselves with :func:`register_dialect`.
 
 Unexpected exceptions are not answered here: DRF re-raises them and ``config.api.middleware`` answers 500 in

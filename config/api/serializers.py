@@ -43,7 +43,7 @@ class ValidationErrorItem(serializers.Serializer):
 
 
 class ErrorBody(serializers.Serializer):
-    """Back-office error body (seed 003); context fields depend on ``error_code``."""
+    """Back-office error body (docs/api/backoffice.md); context fields depend on ``error_code``."""
 
     success = serializers.BooleanField(default=False)
     message = serializers.CharField()

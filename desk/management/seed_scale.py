@@ -31,7 +31,7 @@ ISSUES_PER_ORDER = 5
 STATUS_PLAN = ["open", "investigating", "in_progress", "resolved", "closed", "open", "escalated", "investigating"]
 
 
-# ---------------------------------------------------------------------- seed 002's order data (issue 21)
+# ---------------------------------------------------------------------- the fabric order's data (docs/api/fabric.md)
 # The demo's and the bench's orders carry the whole fabric order: ship-to pricing, tax and choices, item data,
 # billing addresses, cards and tokens, what each shipment carried and the promotions. Plain values computed per
 # row, no query: the order rows of seed_demo get them before they are written, the shipment lines and promotions
@@ -55,7 +55,7 @@ DELIVERED = ("completed", "partially_returned", "returned")
 
 
 def fabric_order(index: int, order: dict) -> random.Random:
-    """Fill the order row with seed 002's data; returns the order's own generator for its item, payment and
+    """Fill the order row with the fabric order's data; returns the order's own generator for its item, payment and
     shipment data (the demo's other values keep drawing from theirs, so they stay what they were)."""
     rnd = random.Random(f"fabric-{index}")
     method, method_id, carrier, price = rnd.choice(SHIPPING)

@@ -1,4 +1,4 @@
-"""Template tags for the admin index's daily panel (issue 7)."""
+"""Template tags for the admin index's daily panel (docs/admin.md)."""
 
 from django import template
 

@@ -38,7 +38,7 @@ class IssueCreateInput(StrictInputSerializer):
 
 
 class IssueUpdateInput(StrictInputSerializer):
-    """Seed 001's request body, exactly."""
+    """The issue update contract's request body, exactly."""
 
     notes = serializers.CharField(
         max_length=2000, required=False, trim_whitespace=False, error_messages=NOTES_ERRORS,
@@ -206,7 +206,7 @@ class IssueDetailOutput(IssueOutput):
 
 
 class IssueUpdateOutput(serializers.Serializer):
-    """Seed 001's response, exactly. The PATCH answers add the refund the update initiated (refund_id,
+    """The issue update contract's response, exactly. The PATCH answers add the refund the update initiated (refund_id,
     refund_status) and, on the 202 approval path, the request's id and status."""
 
     success = serializers.BooleanField()
@@ -224,7 +224,7 @@ class IssueUpdateOutput(serializers.Serializer):
 
 
 class IssueUpdateResultOutput(IssueUpdateOutput):
-    """The PATCH answer: seed 001's response plus the refund this update initiated."""
+    """The PATCH answer: the issue update contract's response plus the refund this update initiated."""
 
     refund_id = serializers.CharField(
         allow_null=True,
@@ -239,8 +239,8 @@ class IssueUpdateResultOutput(IssueUpdateOutput):
 
 
 class IssueUpdateResultSchema(OpenApiSerializerExtension):
-    """OpenAPI: the PATCH answer is seed 001's ``IssueUpdateOutput`` (kept as its own component, exactly the seed's
-    fields) extended with the refund fields: ``allOf`` of the two."""
+    """OpenAPI: the PATCH answer is the issue update contract's ``IssueUpdateOutput`` (kept as its own component,
+    exactly the contract's fields) extended with the refund fields: ``allOf`` of the two."""
 
     target_class = IssueUpdateResultOutput
 

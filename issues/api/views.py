@@ -149,7 +149,7 @@ class OrderIssueDetailView(BackOfficeView):
             **errors(400, 401, 403, 404, 409, 412, 422, 429),
         },
         operation_id="order_issues_update",
-        description="Seed 001: update an issue as it moves towards resolution. A refused update changes nothing. "
+        description="Update an issue as it moves towards resolution. A refused update changes nothing. "
         "A refund is initiated here (`refund_id`, `refund_status`: pending) and processed in the background: its "
         "outcome (completed, or failed with a reason) shows in the issue's `refunds` and the refund.completed / "
         "refund.failed webhooks.",

@@ -1,6 +1,6 @@
 """Shapes of the back-office order API (snake_case). Shape only: rules live in orders.services.
 
-Seed 002's order data (issue 21) is optional on create: every text is plain (no HTML), money is non-negative
+The fabric order's data (docs/api/fabric.md) is optional on create: every text is plain (no HTML), money is non-negative
 with two places, lists are bounded (promotions, tags, events and attributes: at most ``LIST_MAX`` = 100 entries).
 """
 
@@ -112,7 +112,7 @@ class ShipToInput(StrictInputSerializer):
     state = serializers.CharField(max_length=100, required=False, allow_blank=True)
     zip_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
     country = serializers.CharField(max_length=60, required=False, allow_blank=True)
-    # Seed 002 (issue 21): the ship-to's validation, pricing, tax and shipping choices.
+    # The fabric order (docs/api/fabric.md): the ship-to's validation, pricing, tax and shipping choices.
     is_validated = serializers.BooleanField(required=False, help_text="The address was validated.")
     price = MoneyField(min_value=ZERO, required=False, help_text="Shipping price before tax; in the order total.")
     estimated_tax = MoneyField(min_value=ZERO, required=False, help_text="Tax on shipping; in the tax total.")
@@ -141,7 +141,7 @@ class OrderItemInput(StrictInputSerializer):
         max_length=500, required=False, allow_blank=True, validators=[_no_html], error_messages=_limit_message(500)
     )
     preparation_notes = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-    # Seed 002 (issue 21).
+    # The fabric order (docs/api/fabric.md).
     group = _text(100, help_text="The item's group besides its category, e.g. Group1.")
     tax_code = serializers.RegexField(CODE, required=False, allow_blank=True)
     weight = serializers.DecimalField(
@@ -177,7 +177,7 @@ class PaymentInput(StrictInputSerializer):
     amount = MoneyField(min_value=POSITIVE)
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
     status = serializers.ChoiceField(choices=PaymentStatus.choices, required=False)
-    # Seed 002 (issue 21).
+    # The fabric order (docs/api/fabric.md).
     kind = _text(40, help_text="The payment's kind, e.g. Default payment.")
     card_last_four = serializers.RegexField(r"^\d{4}$", required=False, help_text="The card's last four digits.")
     token_reference = serializers.RegexField(
@@ -205,7 +205,7 @@ class ShipmentInput(StrictInputSerializer):
     tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=ShipmentStatus.choices, required=False)
     shipped_date = serializers.DateTimeField(required=False, allow_null=True)
-    # Seed 002 (issue 21).
+    # The fabric order (docs/api/fabric.md).
     carrier_url = serializers.CharField(
         max_length=500, required=False, allow_blank=True, validators=[HTTP_URL], help_text="The tracking page."
     )
@@ -254,7 +254,7 @@ _IMMUTABLE_ITEM = "Cannot be updated through this endpoint (quantity, pricing an
 
 
 class OrderItemUpdateInput(StrictInputSerializer):
-    """Seed 003's body. Quantity, prices and identifiers are refused by name."""
+    """The item update contract's body. Quantity, prices and identifiers are refused by name."""
 
     immutable_fields = {
         name: _IMMUTABLE_ITEM
@@ -299,7 +299,7 @@ class OrderItemUpdateInput(StrictInputSerializer):
         max_length=100,
         required=False,
         allow_blank=False,
-        trim_whitespace=False,  # must match an existing category exactly (seed 003: case-sensitive)
+        trim_whitespace=False,  # must match an existing category exactly (the item update contract: case-sensitive)
         error_messages={"null": "Cannot be null", "blank": "Cannot be empty"},
     )
     store_item_size = serializers.CharField(

@@ -141,7 +141,7 @@ class OrderItemUpdateView(BackOfficeView):
             409: OpenApiResponse(ErrorBody),
         },
         operation_id="order_items_update",
-        description="Seed 003: update an item's metadata. Quantity, prices and identifiers are refused by name.",
+        description="Update an item's metadata. Quantity, prices and identifiers are refused by name.",
     )
     @idempotent
     def patch(self, request, order_id: str, order_item_id: str):

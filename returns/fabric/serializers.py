@@ -1,4 +1,4 @@
-"""Shapes of the fabric-compatible order API (camelCase, seed 002).
+"""Shapes of the fabric-compatible order API (camelCase, the fabric contract).
 
 ``fabric_order(order)`` is the one place that builds the seed's order object from our data: every key of the
 seed's example order, at every level, with the seed's JSON type (``tests/returns/seed002_order.json`` and the

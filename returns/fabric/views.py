@@ -145,7 +145,7 @@ class FabricOrderReturnView(FabricView):
             )
         ],
         description=(
-            "Seed 002: return a whole completed order. Records every item and quantity, moves the order to "
+            "The fabric contract: return a whole completed order. Records every item and quantity, moves the order to "
             "ORDER_RETURNED (revision +1), appends a statusDescriptions entry and, with `sugarRefund`, refunds "
             "what is still refundable through the ledger. A second return is refused (409) and never refunds twice."
         ),

@@ -176,7 +176,7 @@ class Command(BaseCommand):
 
     def write_batch(self, indexes: list[int]) -> int:
         """New orders with their items, payments and shipments, what each shipment carried and the promotions
-        (seed 002's whole order: ``seed_scale.fabric_*``), as plain rows (see ``seed_scale.RowWriter``); on the
+        (the whole fabric order: ``seed_scale.fabric_*``), as plain rows (see ``seed_scale.RowWriter``); on the
         bulk path the batch's issues, notes, refunds, appeasements and returns follow."""
         now = timezone.now()
         orders, items, payments, shipments = [], defaultdict(list), {}, []
@@ -206,7 +206,7 @@ class Command(BaseCommand):
                 "ship_to_country": "USA",
                 "created_at": created_at,
             }
-            fabric = scale.fabric_order(index, order)  # seed 002's data (its own generator: rnd is unchanged)
+            fabric = scale.fabric_order(index, order)  # the fabric order's data (its own generator: rnd is unchanged)
             subtotal = tax_total = Decimal("0.00")
             order_lines = []
             for line_number, (cat, (name, size, price)) in enumerate(rnd.sample(products, rnd.randint(1, 4)), 1):
