@@ -25,10 +25,9 @@ from config.admin_mixins import ReadOnlyInline, object_or_404, submit_once
 from config.errors import DomainError
 from config.people import is_manager
 from desk import dashboard
-from issues import sla
+from issues import refund_requests, sla
 from issues.admin import OrderIssueAdmin
 from issues.models import OrderIssue
-from issues.refund_requests import refund_or_request
 from orders import ledger
 from orders.admin import (
     OrderAdmin,
@@ -176,7 +175,7 @@ class DeskOrderAdmin(OrderAdmin):
 
             def write():
                 with transaction.atomic():
-                    done = refund_or_request(
+                    done = refund_requests.refund_or_request(
                         order=order,
                         actor=request.user,
                         amount=form.cleaned_data["amount"],
