@@ -11,6 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
+from django_tasks import task
 
 from config.errors import (
     ConcurrentUpdate,
@@ -44,6 +45,7 @@ from orders.signals import refund_failed
 from webhooks.services import event_emit
 
 logger = logging.getLogger(__name__)
+fulfillment_logger = logging.getLogger("orders.fulfillment")
 
 
 # --------------------------------------------------------------------------- orders
@@ -460,8 +462,6 @@ def order_item_update(*, order_id: str, order_item_id: str, actor, changes: dict
         item.revision += 1
         save_with_history(item, actor=actor, reason=f"Item updated: {', '.join(updated_fields)}")
         order_touch(order, actor=actor, reason=f"Item {item.line_number} updated")
-        from orders.tasks import notify_fulfillment
-
         enqueue_after_commit(notify_fulfillment, str(item.order_item_id), updated_fields, actor.username)
         event_emit("order_item.updated", item, extra={"updated_fields": updated_fields})
     return ItemUpdateResult(item=item, updated_fields=updated_fields, timestamp=now)
@@ -628,8 +628,6 @@ def _refund_write(
         touched = f"Refund {refund.refund_id} recorded" if actor is not None else f"Refund {refund.refund_id}: {reason}"
         order_touch(order, actor=actor, reason=touched)
     event_emit("refund.created", refund)
-    from orders.tasks import process_refund
-
     enqueue_after_commit(process_refund, refund.pk)
     return refund
 
@@ -769,3 +767,23 @@ def refund_limit_set(*, limit: Decimal | None, employee=None, role: str = "", ac
     row.limit = limit
     save_with_history(row, actor=actor, reason=reason)
     return row
+
+
+# --------------------------------------------------------------------------- background tasks
+# Defined beside the services they run, so that the services enqueue them without importing a module that imports
+# them back (``orders.tasks`` keeps their old names for jobs queued under them).
+
+
+@task()
+def process_refund(refund_pk: int) -> str:
+    return refund_process(refund_pk=refund_pk)
+
+
+@task()
+def notify_fulfillment(order_item_id: str, updated_fields: list[str], updated_by: str) -> None:
+    """Tell the kitchen / fulfilment system that an item's metadata changed.
+
+    The fulfilment system's endpoint is not part of this project yet; the message is logged with
+    everything the receiver needs.
+    """
+    fulfillment_logger.info("order item %s updated by %s: %s", order_item_id, updated_by, ", ".join(updated_fields))

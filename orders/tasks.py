@@ -1,24 +1,6 @@
-"""Background work for orders: refund processing and fulfilment notifications (after commit)."""
+"""Background work for orders. The tasks are defined in ``orders.services``, beside what they run; their names here
+are kept for jobs queued under them (a job names its task by module path)."""
 
-import logging
+from orders.services import notify_fulfillment, process_refund
 
-from django_tasks import task
-
-logger = logging.getLogger("orders.fulfillment")
-
-
-@task()
-def process_refund(refund_pk: int) -> str:
-    from orders.services import refund_process
-
-    return refund_process(refund_pk=refund_pk)
-
-
-@task()
-def notify_fulfillment(order_item_id: str, updated_fields: list[str], updated_by: str) -> None:
-    """Tell the kitchen / fulfilment system that an item's metadata changed.
-
-    The fulfilment system's endpoint is not part of this project yet; the message is logged with
-    everything the receiver needs.
-    """
-    logger.info("order item %s updated by %s: %s", order_item_id, updated_by, ", ".join(updated_fields))
+__all__ = ["notify_fulfillment", "process_refund"]

@@ -18,8 +18,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("config", "orders", "issues", "returns", "appeasements", "webhooks", "desk")
 KNOWN_MODULE_CYCLES = {
-    frozenset({"orders.services", "orders.tasks"}),
-    frozenset({"webhooks.services", "webhooks.tasks"}),
     frozenset({"issues.refund_requests", "issues.services", "issues.tasks"}),
     frozenset({"appeasements.approvals", "appeasements.services", "appeasements.tasks"}),
 }

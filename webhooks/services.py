@@ -32,7 +32,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
-from django_tasks import task_backends
+from django_tasks import task, task_backends
 from standardwebhooks.webhooks import Webhook
 
 from config.accounts import ACCOUNT_RE
@@ -122,8 +122,6 @@ def event_emit(
             }
         )
         event.save()
-        from webhooks.tasks import dispatch_outbox
-
         enqueue_after_commit(dispatch_outbox)
     return event
 
@@ -183,8 +181,6 @@ def receiving_subscriptions() -> list[Subscription]:
 
 
 def _enqueue_stream(sub_pk: int, stream_key: str, *, at: datetime | None = None) -> None:
-    from webhooks.tasks import deliver_stream
-
     if at is not None:
         if not task_backends[deliver_stream.backend].supports_defer:
             return  # deliveries_sweep picks it up when due
@@ -676,3 +672,29 @@ def delivery_send_again(*, actor, delivery: Delivery) -> Delivery:
     _enqueue_stream(row.subscription_id, row.stream_key)
     logger.info("Webhook delivery %s sent again by %s", row.pk, getattr(actor, "username", None))
     return row
+
+
+# --------------------------------------------------------------------------- background tasks
+# Defined beside the services they run, so that the services enqueue them without importing a module that imports
+# them back (``webhooks.tasks`` keeps their old names for jobs queued under them). The database backend or RQ, by
+# setting.
+
+
+@task()
+def dispatch_outbox() -> int:
+    """Fan committed events out to their subscriptions (one run handles every pending event)."""
+    return outbox_dispatch()
+
+
+@task()
+def deliver_stream(subscription_pk: int, stream_key: str) -> str:
+    """Deliver one (subscription, order) stream in event order."""
+    result = stream_deliver(subscription_pk=subscription_pk, stream_key=stream_key)
+    return f"{result.sent} sent, {result.state}"
+
+
+@task()
+def sweep_deliveries() -> int:
+    """Pick up what nobody is working on: undispatched events, due retries, expired leases."""
+    outbox_dispatch()
+    return deliveries_sweep()

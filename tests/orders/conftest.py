@@ -75,9 +75,9 @@ class TaskRecorder:
 
 @pytest.fixture
 def fulfillment_calls(monkeypatch):
-    """Replaces ``orders.tasks.notify_fulfillment``; returns the list of enqueue calls."""
+    """Replaces ``orders.services.notify_fulfillment``; returns the list of enqueue calls."""
     recorder = TaskRecorder()
-    monkeypatch.setattr("orders.tasks.notify_fulfillment", recorder)
+    monkeypatch.setattr("orders.services.notify_fulfillment", recorder)
     return recorder.calls
 
 
