@@ -58,4 +58,5 @@ def cancellation_refunds(order: Order) -> list[Refund]:
     """The refunds cancelling ``order`` made (none unless it is cancelled), oldest first."""
     if order.status != OrderStatus.CANCELED:
         return []
-    return list(order.refunds.filter(cause_type=RefundCause.CANCELLATION).order_by("created_at", "pk"))
+    refunds = order.refunds.filter(cause_type=RefundCause.CANCELLATION).select_related("payment")  # its id is shown
+    return list(refunds.order_by("created_at", "pk"))

@@ -43,3 +43,22 @@ def test_fabric_cancel_of_an_unpaid_order_answers_no_refunds(fabric):
     )
     assert r.status_code == 200, r.content
     assert r.json()["refunds"] == []
+
+
+def test_the_refunds_in_the_answer_are_read_with_their_payments(fabric, django_assert_num_queries):
+    """The cancel answer names each refund's payment: one query for them all, however many payments."""
+    from orders.selectors import cancellation_refunds
+    from tests.factories import PaymentFactory
+
+    order = order_with_items(items=1, account=ACCOUNT)
+    for _ in range(4):
+        PaymentFactory(order=order, amount=1)
+    r = fabric().patch(
+        "/api-order/orders/cancel", {"cancellationCode": "1001", "orderId": order.order_id}, format="json"
+    )
+    assert r.status_code == 200, r.content
+    order.refresh_from_db()
+    with django_assert_num_queries(1):
+        ids = [refund.payment.payment_group_id for refund in cancellation_refunds(order)]
+    assert len(ids) == 5
+    assert [x["paymentId"] for x in r.json()["refunds"]] == ids
