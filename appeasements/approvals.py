@@ -1,8 +1,10 @@
 """The bridge to the managers' approval queue and notifications of the issues work (docs/architecture.md).
 
 An over-policy submit opens an :class:`issues.models.ApprovalRequest` of kind ``appeasement``; the
-queue's ``approval_decide`` (four-eyes) calls :func:`approval_decided` back, which approves (submits
-through the ledger) or rejects the appeasement. Notifications go through ``issues.services.notify``.
+queue's ``approval_decide`` (four-eyes) calls ``appeasements.services.appeasement_decided`` back (registered in
+``AppeasementsConfig.ready``), which approves (submits through the ledger) or rejects the appeasement.
+Notifications go through ``issues.services.notify``. This module imports no other module of its app but its
+errors: the services call it, never the reverse.
 """
 
 from __future__ import annotations
@@ -78,15 +80,6 @@ def appeasement_decide(*, appeasement: Appeasement, actor, approve: bool, note: 
             current_state=appeasement.state,
         )
     return approval_decide(approval_id=approval.approval_id, actor=actor, approve=approve, note=note)
-
-
-def approval_decided(*, approval, actor, approve: bool, note: str) -> None:
-    """Called by the approval queue inside its transaction, before the request itself is saved."""
-    from appeasements.services import appeasement_decision_apply
-
-    appeasement_decision_apply(
-        appeasement_id=approval.target_id, actor=actor, approve=approve, note=note, requested_by=approval.requested_by
-    )
 
 
 def appeasement_submitted(*, appeasement: Appeasement, actor) -> None:

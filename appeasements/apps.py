@@ -11,11 +11,12 @@ class AppeasementsConfig(AppConfig):
 
         errors.register()
 
-        from appeasements.approvals import TARGET_TYPE, approval_decided
+        from appeasements.approvals import TARGET_TYPE
+        from appeasements.services import appeasement_decided
         from issues import approvals
         from issues.models import ApprovalKind
 
-        approvals.register(ApprovalKind.APPEASEMENT, approval_decided)
+        approvals.register(ApprovalKind.APPEASEMENT, appeasement_decided)
 
         from appeasements.events import DESCRIBERS, order_of_appeasement
         from webhooks import events

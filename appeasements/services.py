@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django_fsm import ConcurrentTransition
+from django_tasks import task, task_backends
 
 from appeasements import approvals
 from appeasements.errors import (
@@ -57,6 +60,8 @@ from webhooks.services import event_emit
 logger = logging.getLogger(__name__)
 NOTES_MAX = 4000
 COMMENT_MAX = 4000
+SYNC_RETRY_AFTER = timedelta(minutes=1)  # a refund still being processed is looked at again (for an hour)
+SYNC_RETRIES = 60
 
 
 # --------------------------------------------------------------------------- inputs
@@ -69,6 +74,17 @@ class RefundInput:
     id: str | None = None
     currency_code: str | None = None
     payment_group_id: str | None = None
+
+    @classmethod
+    def of_row(cls, row: AppeasementRefund) -> RefundInput:
+        """A saved refund as input again (checked anew against an order)."""
+        return cls(
+            id=row.refund_id,
+            refund_type=row.refund_type.code,
+            amount=row.amount,
+            currency_code=row.currency_code,
+            payment_group_id=row.payment_group_id or None,
+        )
 
 
 @dataclass
@@ -425,10 +441,19 @@ def _frozen_changes(appeasement: Appeasement, data: AppeasementInput) -> list[st
     return changed
 
 
+@dataclass(frozen=True)
+class DraftChange:
+    """What a PUT changes on an ``INCOMPLETE`` appeasement, checked before anything is written: the fields that
+    differ, and the refunds resolved against the (possibly new) order, or None when they stay as they are."""
+
+    fields: dict[str, Any]
+    refunds: list[_ResolvedRefund] | None
+
+
 @transaction.atomic
 def appeasement_update(*, appeasement_id: str, caller, data: AppeasementInput) -> Appeasement:
-    """The seed's PUT. While ``INCOMPLETE`` everything may change; afterwards only ``notes`` and new
-    comments (sending the same values again is accepted). ``state: SUBMITTED`` submits it."""
+    """The ccagent PUT. While ``INCOMPLETE`` everything may change (:func:`_draft_change`); afterwards only
+    ``notes`` and new comments (sending the same values again is accepted). ``state: SUBMITTED`` submits it."""
     appeasement = appeasement_get(appeasement_id, for_update=True)
     agent = resolve_actor(user=caller, employee_id=data.agent_id, field="agentId")
     _check_owner(appeasement, agent, "change")
@@ -436,76 +461,17 @@ def appeasement_update(*, appeasement_id: str, caller, data: AppeasementInput) -
         if data.state != appeasement.state:
             raise InvalidInput.single("state", "Only INCOMPLETE or SUBMITTED can be requested")
     _validate_notes(data.notes)
-
     if appeasement.state != AppeasementState.INCOMPLETE:
-        frozen = _frozen_changes(appeasement, data)
-        if data.state is not None and data.state != appeasement.state and data.state != AppeasementState.SUBMITTED:
-            frozen.append("state")
-        if data.state == AppeasementState.SUBMITTED and appeasement.state != AppeasementState.SUBMITTED:
-            frozen.append("state")
-        if frozen:
-            raise WrongState(
-                f"Appeasement {appeasement.appeasement_id} is {appeasement.state}: only notes and new comments "
-                f"can change ({', '.join(frozen)} cannot)",
-                field=frozen[0],
-                current_state=appeasement.state,
-            )
-        notes_changed = data.notes is not None and data.notes != appeasement.notes
-        if notes_changed:
-            appeasement.notes = data.notes
-            _save(appeasement, actor=agent, reason="Notes changed")
-        if _add_comments(appeasement, data.comments or [], caller=caller) and not notes_changed:
-            _save(appeasement, actor=agent, reason="Comment added")  # the representation changed: a new ETag
+        _update_after_submit(appeasement, data, agent=agent, caller=caller)
         return appeasement
 
-    order = appeasement.order
-    if data.order_id is not None and data.order_id != order.order_id:
-        order = appeasement_order_get(data.order_id)
-    _check_order_appeasable(order)
-    changes: dict[str, Any] = {}
-    if order.pk != appeasement.order_id:
-        changes["order"] = order
-    if data.reason is not None and data.reason != appeasement.reason.code:
-        changes["reason"] = _reason_for(data.reason)
-    if data.type is not None:
-        changes["type"] = _type_for(data.type)
-    if data.profile_id is not None or "order" in changes:
-        keep = appeasement.profile_id if "order" not in changes else None  # a new order brings its customer
-        changes["profile_id"] = _profile_for(order, data.profile_id or keep)
-    if data.notes is not None:
-        changes["notes"] = data.notes
-    if data.issue_id is not None:
-        changes["issue"] = _issue_for(order, data.issue_id)
-    elif "order" in changes and appeasement.issue_id:
-        _issue_for(order, appeasement.issue.issue_id)  # the linked issue must belong to the new order
-    if data.agent_id is not None and agent.pk != appeasement.agent_id:
-        changes["agent"] = agent
-
-    if data.refunds is not None:
-        resolved = _resolve_refunds(order, data.refunds)
-        _check_within_paid(order, sum((Decimal(r.input.amount) for r in resolved), ZERO))
-    else:
-        resolved = None
-        if "order" in changes:
-            current = [
-                RefundInput(
-                    id=r.refund_id,
-                    refund_type=r.refund_type.code,
-                    amount=r.amount,
-                    currency_code=r.currency_code,
-                    payment_group_id=r.payment_group_id or None,
-                )
-                for r in appeasement.refunds.select_related("refund_type")
-            ]
-            resolved = _resolve_refunds(order, current)
-            _check_within_paid(order, sum((r.amount for r in current), ZERO))
-
-    changed = {k: v for k, v in changes.items() if getattr(appeasement, k) != v}
+    draft = _draft_change(appeasement, data, agent=agent)
+    changed = {k: v for k, v in draft.fields.items() if getattr(appeasement, k) != v}
     if changed:
         for k, v in changed.items():
             setattr(appeasement, k, v)
         _save(appeasement, actor=agent, reason=f"Changed: {', '.join(sorted(changed))}")
-    refunds_changed = _save_refunds(appeasement, resolved, actor=agent) if resolved is not None else False
+    refunds_changed = _save_refunds(appeasement, draft.refunds, actor=agent) if draft.refunds is not None else False
     comments_added = _add_comments(appeasement, data.comments or [], caller=caller)
     if data.state == AppeasementState.SUBMITTED:
         _submit(appeasement, actor=agent)
@@ -514,6 +480,63 @@ def appeasement_update(*, appeasement_id: str, caller, data: AppeasementInput) -
         # changes nothing moves neither (a client's If-Match stays good).
         _save(appeasement, actor=agent, reason="Refunds or comments changed")
     return appeasement
+
+
+def _update_after_submit(appeasement: Appeasement, data: AppeasementInput, *, agent, caller) -> None:
+    """Past ``INCOMPLETE``: 409 naming every field that would change, else the notes and new comments."""
+    frozen = _frozen_changes(appeasement, data)
+    if data.state is not None and data.state != appeasement.state:  # another state than its own: frozen too
+        frozen.append("state")
+    if frozen:
+        raise WrongState(
+            f"Appeasement {appeasement.appeasement_id} is {appeasement.state}: only notes and new comments "
+            f"can change ({', '.join(frozen)} cannot)",
+            field=frozen[0],
+            current_state=appeasement.state,
+        )
+    notes_changed = data.notes is not None and data.notes != appeasement.notes
+    if notes_changed:
+        appeasement.notes = data.notes
+        _save(appeasement, actor=agent, reason="Notes changed")
+    if _add_comments(appeasement, data.comments or [], caller=caller) and not notes_changed:
+        _save(appeasement, actor=agent, reason="Comment added")  # the representation changed: a new ETag
+
+
+def _draft_change(appeasement: Appeasement, data: AppeasementInput, *, agent) -> DraftChange:
+    """Every rule of an ``INCOMPLETE`` appeasement's PUT, checked against the order it ends on: appeasable, known
+    reason, type and profile, an issue of that order, refunds within what was paid (a new order takes the current
+    refunds along, checked again)."""
+    order = appeasement.order
+    if data.order_id is not None and data.order_id != order.order_id:
+        order = appeasement_order_get(data.order_id)
+    _check_order_appeasable(order)
+    fields: dict[str, Any] = {}
+    if order.pk != appeasement.order_id:
+        fields["order"] = order
+    if data.reason is not None and data.reason != appeasement.reason.code:
+        fields["reason"] = _reason_for(data.reason)
+    if data.type is not None:
+        fields["type"] = _type_for(data.type)
+    if data.profile_id is not None or "order" in fields:
+        keep = appeasement.profile_id if "order" not in fields else None  # a new order brings its customer
+        fields["profile_id"] = _profile_for(order, data.profile_id or keep)
+    if data.notes is not None:
+        fields["notes"] = data.notes
+    if data.issue_id is not None:
+        fields["issue"] = _issue_for(order, data.issue_id)
+    elif "order" in fields and appeasement.issue_id:
+        _issue_for(order, appeasement.issue.issue_id)  # the linked issue must belong to the new order
+    if data.agent_id is not None and agent.pk != appeasement.agent_id:
+        fields["agent"] = agent
+
+    refunds = data.refunds
+    if refunds is None and "order" in fields:  # the current refunds move to the new order: checked there
+        refunds = [RefundInput.of_row(r) for r in appeasement.refunds.select_related("refund_type")]
+    if refunds is None:
+        return DraftChange(fields=fields, refunds=None)
+    resolved = _resolve_refunds(order, refunds)
+    _check_within_paid(order, sum((Decimal(r.input.amount) for r in resolved), ZERO))
+    return DraftChange(fields=fields, refunds=resolved)
 
 
 @transaction.atomic
@@ -574,16 +597,7 @@ def _submit(appeasement: Appeasement, *, actor) -> None:
     _check_order_appeasable(order)
     _resolve_refunds(
         order,
-        [
-            RefundInput(
-                id=r.refund_id,
-                refund_type=r.refund_type.code,
-                amount=r.amount,
-                currency_code=r.currency_code,
-                payment_group_id=r.payment_group_id or None,
-            )
-            for r in refunds
-        ],
+        [RefundInput.of_row(r) for r in refunds],
     )
     total = sum((r.amount for r in refunds), ZERO)
     _check_within_paid(order, total)
@@ -629,14 +643,20 @@ def _pay(
         )
         row.ledger_refund = refund
         save_with_history(row, actor=actor, reason=f"Ledger refund {refund.refund_id}")
-    from appeasements.tasks import sync_refund_states
-
     enqueue_after_commit(sync_refund_states, [r.pk for r in refunds])
     approvals.appeasement_submitted(appeasement=appeasement, actor=actor)
     event_emit("appeasement.submitted", appeasement)
 
 
 # --------------------------------------------------------------------------- approval outcome
+
+
+def appeasement_decided(*, approval, actor, approve: bool, note: str) -> None:
+    """The approval queue's handler for appeasement requests (``issues.approvals``), called inside the decision's
+    transaction, before the request itself is saved."""
+    appeasement_decision_apply(
+        appeasement_id=approval.target_id, actor=actor, approve=approve, note=note, requested_by=approval.requested_by
+    )
 
 
 def appeasement_decision_apply(
@@ -699,3 +719,19 @@ def appeasement_refund_states_sync(*, refund_pks: list[int]) -> list[str]:
 
 def refund_states_pending(states: list[str]) -> bool:
     return any(s == AppeasementRefundState.INCOMPLETE for s in states)
+
+
+@task()
+def sync_refund_states(refund_pks: list[int], attempt: int = 0) -> list[str]:
+    """Copy the ledger outcome (COMPLETE/FAILED) onto the appeasement refunds (background task; ``appeasements.tasks``
+    names it for jobs queued before it moved here).
+
+    Enqueued after ``orders.tasks.process_refund`` for the same refunds. Where the backend can defer, a
+    refund still being processed is looked at again a minute later (for an hour); the API shows the
+    ledger's state in any case.
+    """
+    states = appeasement_refund_states_sync(refund_pks=refund_pks)
+    backend = task_backends[sync_refund_states.backend]
+    if refund_states_pending(states) and attempt < SYNC_RETRIES and backend.supports_defer:
+        sync_refund_states.using(run_after=timezone.now() + SYNC_RETRY_AFTER).enqueue(refund_pks, attempt + 1)
+    return states

@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from config.errors import Duplicate
 from issues.models import ApprovalKind, ApprovalRequest, ApprovalState, NotificationKind, OrderIssue
+from issues.services.common import ISSUE_TARGET
+from issues.services.requests import approval_request_open
 from orders.models import Order, Payment, Refund
 from orders.refund_policy import LimitBreach
 from orders.services import refund_record, refund_within_limit
@@ -48,8 +50,6 @@ def refund_or_request(
     if isinstance(outcome, Refund):
         return outcome
     breach = outcome
-    from issues.services import ISSUE_TARGET
-
     target_type, target_id = (ISSUE_TARGET, issue.issue_id) if issue is not None else (ORDER_TARGET, order.order_id)
     return refund_request_open(
         order=order,
@@ -79,8 +79,6 @@ def refund_request_open(
     payload: dict | None = None,
 ) -> ApprovalRequest:
     """A pending refund request (409 ``DUPLICATE`` when one for the same issue, order or return already waits)."""
-    from issues.services import approval_request_open
-
     pending = ApprovalRequest.objects.filter(
         target_type=target_type, target_id=target_id, kind=ApprovalKind.REFUND, state=ApprovalState.PENDING
     ).first()

@@ -1,14 +1,6 @@
-"""Background work for issues: e-mailing notifications after the write that created them commits."""
+"""Background work for issues: e-mailing notifications after the write that created them commits. The task is
+defined beside the service it runs (``issues.services.notifications``); this name stays for jobs queued under it."""
 
-import logging
+from issues.services.notifications import deliver_notifications
 
-from django_tasks import task
-
-logger = logging.getLogger("issues.notifications")
-
-
-@task()
-def deliver_notifications(notification_ids: list[int]) -> int:
-    from issues.services import notifications_deliver
-
-    return notifications_deliver(notification_ids=notification_ids)
+__all__ = ["deliver_notifications"]

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from django_tasks import task
+from simple_history.utils import bulk_create_with_history
 
 from config.errors import (
     ConcurrentUpdate,
@@ -21,7 +22,7 @@ from config.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from config.history import save_with_history, stamp
+from config.history import save_with_history, stamp, via_of
 from config.tasks import enqueue_after_commit
 from orders.errors import ItemNotFound, OrderNotFound, OrderNotModifiable, RefundProcessingError
 from orders.ledger import CENT, order_locked, payments_left, refund_checked, refundable
@@ -33,12 +34,14 @@ from orders.models import (
     OrderItem,
     OrderStatus,
     Payment,
+    Promotion,
     Refund,
     RefundCause,
     RefundLimit,
     RefundSource,
     RefundStatus,
     Shipment,
+    ShipmentLine,
 )
 from orders.refund_policy import LimitBreach, limit_breach
 from orders.signals import refund_failed
@@ -59,49 +62,110 @@ def order_get(order_id: str, *, for_update: bool = False) -> Order:
     return order
 
 
+@dataclass(frozen=True)
+class OrderDraft:
+    """A new order's body (validated in shape by the API) and what :func:`order_create` computes from it before
+    writing anything: its currency, the items' categories and the totals."""
+
+    data: dict[str, Any]
+    currency: str
+    categories: dict[str, Category]
+    subtotal: Decimal
+    tax_total: Decimal
+    order_total: Decimal
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        return self.data["items"]
+
+    @property
+    def ship_to(self) -> dict[str, Any]:
+        return self.data.get("ship_to") or {}
+
+
 @transaction.atomic
 def order_create(*, actor, data: dict[str, Any]) -> Order:
     """Create an order with its items, payments, shipments (with what each carried) and promotions.
 
     Totals are computed here: the items, plus the ship-to's shipping price and its estimated tax (the fabric order's
-    ``shipTo[].price`` / ``estimatedTax``), so a payment may cover the shipping too.
+    ``shipTo[].price`` / ``estimatedTax``), so a payment may cover the shipping too. Everything is validated first
+    (:func:`order_validate`: one VALIDATION_ERROR listing every problem), then written.
     """
-    from simple_history.utils import bulk_create_with_history
+    draft = order_validate(data)
+    order = _order_save(draft, actor=actor)
+    lines = _order_lines_save(order, draft, actor=actor)
+    _order_payments_save(order, draft, actor=actor)
+    _order_shipments_save(order, draft, lines, actor=actor)
+    event_emit("order.created", order)
+    return order
 
-    from config.history import via_of
-    from orders.models import Promotion, ShipmentLine
 
+def order_validate(data: dict[str, Any]) -> OrderDraft:
+    """Every rule of a new order that its shape cannot say: a free order id, known categories (400 naming the
+    field), unique item names, discounts within the line, weights with units, payments in the order's currency with
+    unique groups and not over the total, shipments carrying lines the order has, no more than was ordered."""
     order_id = data.get("order_id")
     if order_id and Order.objects.filter(order_id=order_id).exists():
         raise Duplicate("An order with this order_id already exists", field="order_id", provided_value=order_id)
-
     currency = data.get("currency") or "USD"
     items = data["items"]
+    categories = {c.name: c for c in Category.objects.filter(name__in={i["store_item_category"] for i in items})}
+    for index, item in enumerate(items):
+        if item["store_item_category"] not in categories:
+            raise InvalidFieldValue(f"items[{index}].store_item_category", item["store_item_category"])
+    problems = [
+        *_item_problems(items),
+        *_payment_problems(data.get("payments", []), currency),
+        *_shipment_problems(data.get("shipments", []), items),
+    ]
     ship_to = data.get("ship_to") or {}
-    shipments = data.get("shipments", [])
-    problems: list[dict[str, str]] = []
+    subtotal = sum((i["quantity"] * i["unit_price"] - i.get("discount", ZERO) for i in items), ZERO)
+    tax_total = sum((i.get("tax", ZERO) for i in items), ZERO) + ship_to.get("estimated_tax", ZERO)
+    order_total = (subtotal + ship_to.get("price", ZERO) + tax_total).quantize(CENT)
+    paid = sum((p["amount"] for p in data.get("payments", [])), ZERO)
+    if paid > order_total:
+        problems.append({"field": "payments", "error": f"Payments ({paid}) exceed the order total ({order_total})"})
+    if problems:
+        raise ValidationFailed(problems)
+    return OrderDraft(
+        data=data,
+        currency=currency,
+        categories=categories,
+        subtotal=subtotal.quantize(CENT),
+        tax_total=tax_total.quantize(CENT),
+        order_total=order_total,
+    )
+
+
+def _item_problems(items: list[dict[str, Any]]) -> list[dict[str, str]]:
+    problems = []
     names = [i["store_item_name"].strip().casefold() for i in items]
     for index, name in enumerate(names):
         if names.index(name) != index:
             problems.append({"field": f"items[{index}].store_item_name", "error": "Must be unique within the order"})
-    categories: dict[str, Category] = {
-        c.name: c for c in Category.objects.filter(name__in={i["store_item_category"] for i in items})
-    }
     for index, item in enumerate(items):
-        if item["store_item_category"] not in categories:
-            raise InvalidFieldValue(f"items[{index}].store_item_category", item["store_item_category"])
         if item.get("discount", ZERO) > item["quantity"] * item["unit_price"]:
             problems.append({"field": f"items[{index}].discount", "error": "Cannot exceed quantity x unit_price"})
         if (item.get("weight") is None) != (not item.get("weight_unit")):
             problems.append(
                 {"field": f"items[{index}].weight_unit", "error": "A weight needs its unit, a unit its weight"}
             )
-    for index, payment in enumerate(data.get("payments", [])):
+    return problems
+
+
+def _payment_problems(payments: list[dict[str, Any]], currency: str) -> list[dict[str, str]]:
+    problems = []
+    for index, payment in enumerate(payments):
         if payment.get("currency", currency) != currency:
             problems.append({"field": f"payments[{index}].currency", "error": f"Must be the order currency {currency}"})
-    group_ids = [p["payment_group_id"] for p in data.get("payments", [])]
+    group_ids = [p["payment_group_id"] for p in payments]
     if len(group_ids) != len(set(group_ids)):
         problems.append({"field": "payments", "error": "payment_group_id must be unique within the order"})
+    return problems
+
+
+def _shipment_problems(shipments: list[dict[str, Any]], items: list[dict[str, Any]]) -> list[dict[str, str]]:
+    problems = []
     shipped: dict[int, int] = {}  # line number -> quantity the shipments carry
     for s_index, shipment in enumerate(shipments):
         shipped_date, delivered_date = shipment.get("shipped_date"), shipment.get("delivered_date")
@@ -121,20 +185,14 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
         ordered = items[number - 1]["quantity"]
         if quantity > ordered:
             problems.append({"field": "shipments", "error": f"Line {number}: {quantity} shipped, {ordered} ordered"})
+    return problems
 
-    subtotal = sum((i["quantity"] * i["unit_price"] - i.get("discount", ZERO) for i in items), ZERO)
-    shipping, shipping_tax = ship_to.get("price", ZERO), ship_to.get("estimated_tax", ZERO)
-    tax_total = sum((i.get("tax", ZERO) for i in items), ZERO) + shipping_tax
-    order_total = (subtotal + shipping + tax_total).quantize(CENT)
-    paid = sum((p["amount"] for p in data.get("payments", [])), ZERO)
-    if paid > order_total:
-        problems.append({"field": "payments", "error": f"Payments ({paid}) exceed the order total ({order_total})"})
-    if problems:
-        raise ValidationFailed(problems)
 
+def _order_save(draft: OrderDraft, *, actor) -> Order:
+    data, ship_to = draft.data, draft.ship_to
     customer = data.get("customer") or {}
     order = Order(
-        currency=currency,
+        currency=draft.currency,
         customer_id=customer.get("customer_id", ""),
         customer_first_name=customer.get("first_name", ""),
         customer_middle_name=customer.get("middle_name", ""),
@@ -149,8 +207,8 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
         ship_to_zip_code=ship_to.get("zip_code", ""),
         ship_to_country=ship_to.get("country", ""),
         ship_to_is_validated=ship_to.get("is_validated", False),
-        ship_to_price=shipping,
-        ship_to_estimated_tax=shipping_tax,
+        ship_to_price=ship_to.get("price", ZERO),
+        ship_to_estimated_tax=ship_to.get("estimated_tax", ZERO),
         ship_to_committed_tax=ship_to.get("committed_tax", ZERO),
         ship_to_tax_code=ship_to.get("tax_code", ""),
         ship_to_carrier=ship_to.get("carrier", ""),
@@ -161,10 +219,11 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
         tags=data.get("tags", []),
         events=data.get("events", []),
         attributes=data.get("attributes", []),
-        subtotal=subtotal.quantize(CENT),
-        tax_total=tax_total.quantize(CENT),
-        order_total=order_total,
+        subtotal=draft.subtotal,
+        tax_total=draft.tax_total,
+        order_total=draft.order_total,
     )
+    order_id = data.get("order_id")
     if order_id:
         order.order_id = order_id
     if data.get("account"):
@@ -180,10 +239,12 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
         raise Duplicate(
             "An order with this order_id already exists", field="order_id", provided_value=order_id
         ) from exc
+    return order
 
-    promotions = [Promotion(order=order, name=p["name"]) for p in ship_to.get("promotions", [])]
+
+def _order_lines_save(order: Order, draft: OrderDraft, *, actor) -> list[OrderItem]:
     lines: list[OrderItem] = []
-    for line_number, item in enumerate(items, start=1):
+    for line_number, item in enumerate(draft.items, start=1):
         line = OrderItem(
             order=order,
             line_number=line_number,
@@ -191,7 +252,7 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
             item_id=item.get("item_id", ""),
             store_item_name=item["store_item_name"].strip(),
             store_item_description=item.get("store_item_description", ""),
-            category=categories[item["store_item_category"]],
+            category=draft.categories[item["store_item_category"]],
             store_item_size=item.get("store_item_size", ""),
             quantity=item["quantity"],
             unit_price=item["unit_price"],
@@ -208,8 +269,11 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
         )
         save_with_history(line, actor=actor, reason="Order created")
         lines.append(line)
-        promotions += [Promotion(order=order, order_item=line, name=p["name"]) for p in item.get("promotions", [])]
-    for payment in data.get("payments", []):
+    return lines
+
+
+def _order_payments_save(order: Order, draft: OrderDraft, *, actor) -> None:
+    for payment in draft.data.get("payments", []):
         bill_to = payment.get("bill_to") or {}
         save_with_history(
             Payment(
@@ -217,7 +281,7 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
                 payment_group_id=payment["payment_group_id"],
                 payment_method=payment["payment_method"],
                 amount=payment["amount"],
-                currency=payment.get("currency", currency),
+                currency=payment.get("currency", draft.currency),
                 status=payment.get("status", "captured"),
                 payment_kind=payment.get("kind", ""),
                 card_last_four=payment.get("card_last_four", ""),
@@ -228,22 +292,27 @@ def order_create(*, actor, data: dict[str, Any]) -> Order:
             actor=actor,
             reason="Order created",
         )
-    shipment_lines: list = []
-    for shipment in shipments:
+
+
+def _order_shipments_save(order: Order, draft: OrderDraft, lines: list[OrderItem], *, actor) -> None:
+    """Shipments one by one; promotions (up to 100 per item) and shipment lines one statement each, each row
+    with its history row."""
+    shipment_lines: list[ShipmentLine] = []
+    for shipment in draft.data.get("shipments", []):
         row = Shipment(order=order, **{key: value for key, value in shipment.items() if key != "line_items"})
         save_with_history(row, actor=actor, reason="Order created")
         shipment_lines += [
             ShipmentLine(shipment=row, order_item=lines[line["line_number"] - 1], quantity=line["quantity"])
             for line in shipment.get("line_items", [])
         ]
-    # Promotions (up to 100 per item) and shipment lines: one statement each, each row with its history row.
+    promotions = [Promotion(order=order, name=p["name"]) for p in draft.ship_to.get("promotions", [])]
+    for line, item in zip(lines, draft.items, strict=True):
+        promotions += [Promotion(order=order, order_item=line, name=p["name"]) for p in item.get("promotions", [])]
     for model, rows in ((Promotion, promotions), (ShipmentLine, shipment_lines)):
         for row in rows:
             stamp(row, actor=actor, reason="Order created")
         if rows:
             bulk_create_with_history(rows, model, custom_historical_attrs={"history_via": via_of(actor)})
-    event_emit("order.created", order)
-    return order
 
 
 def _manual_transitions(order: Order) -> list:
@@ -275,7 +344,7 @@ def order_change_status(*, order_id: str, actor, status: str, reason: str = "") 
     transition = transitions[0]
     if not transition.has_perm(order, actor):
         raise PermissionDenied(f"Moving an order to {status} needs the permission {transition.permission}")
-    return _order_apply_transition(order=order, actor=actor, name=transition.name, reason=reason), previous
+    return order_apply_transition(order=order, actor=actor, name=transition.name, reason=reason), previous
 
 
 @transaction.atomic
@@ -294,7 +363,7 @@ def order_transition(*, order: Order, actor, transition: str, reason: str = "") 
         )
     if not available[transition].has_perm(order, actor):
         raise PermissionDenied(f"This move needs the permission {available[transition].permission}")
-    return _order_apply_transition(order=order, actor=actor, name=transition, reason=reason)
+    return order_apply_transition(order=order, actor=actor, name=transition, reason=reason)
 
 
 def order_touch(order: Order, *, actor, reason: str) -> None:
@@ -307,7 +376,10 @@ def order_touch(order: Order, *, actor, reason: str) -> None:
         raise ConcurrentUpdate() from exc
 
 
-def _order_apply_transition(*, order: Order, actor, name: str, reason: str) -> Order:
+def order_apply_transition(*, order: Order, actor, name: str, reason: str) -> Order:
+    """Apply the transition ``name`` to ``order``, locked by the caller (the status moves of other apps' use cases
+    too: returns): 409 when the workflow refuses it, the revision +1, a history row with ``reason``, and a
+    cancellation refunds what is still refundable (:func:`order_cancel_refunds`)."""
     previous = order.status
     try:
         getattr(order, name)()
@@ -329,7 +401,7 @@ def _order_apply_transition(*, order: Order, actor, name: str, reason: str) -> O
 def order_cancel_refunds(order: Order, *, actor, reason: str = "") -> list[Refund]:
     """A cancelled order gives back what is still refundable, one refund per captured payment (to the payment, cause
     ``cancellation``), in the caller's transaction with ``order`` locked: every cancel route (back-office PATCH,
-    fabric cancel, admin button) moves the order through :func:`_order_apply_transition`, which calls this.
+    fabric cancel, admin button) moves the order through :func:`order_apply_transition`, which calls this.
 
     The ledger's rules apply (:func:`refund_checked`: never more than the order's payments captured minus its
     non-failed refunds, refunds made without a payment counted first); no refund limit does: giving back the

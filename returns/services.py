@@ -28,7 +28,7 @@ from orders.models import (
     RefundSource,
 )
 from orders.refund_policy import limit_breach
-from orders.services import _order_apply_transition, refund_record
+from orders.services import order_apply_transition, refund_record
 from returns.errors import (
     AlreadyCancelled,
     AlreadyReturned,
@@ -125,7 +125,32 @@ def status_description_append(
 
 def _transition(order: Order, *, actor: ReturnActor, name: str, reason: str) -> Order:
     """Apply an FSM transition through the orders service (revision +1, history with the reason)."""
-    return _order_apply_transition(order=order, actor=actor.user, name=name, reason=f"{reason} by {actor.label}"[:100])
+    return order_apply_transition(order=order, actor=actor.user, name=name, reason=f"{reason} by {actor.label}"[:100])
+
+
+def _return_new(
+    order: Order,
+    *,
+    actor: ReturnActor,
+    scope: str,
+    reason: ReturnReason,
+    message: str,
+    refund: bool,
+    restock: bool = False,
+) -> Return:
+    """A return of the order, not saved yet, recorded as made by ``actor`` through its channel."""
+    return Return(
+        order=order,
+        scope=scope,
+        reason=reason,
+        message=message,
+        refund_requested=refund,
+        restock=restock,
+        currency=order.currency,
+        created_via=actor.via,
+        created_by=actor.user,
+        created_by_label=actor.label,
+    )
 
 
 # --------------------------------------------------------------------------- refunds
@@ -201,17 +226,7 @@ def order_return_whole(
             current_status=order.status,
         )
     items = list(OrderItem.objects.filter(order=order).order_by("line_number"))
-    ret = Return(
-        order=order,
-        scope=ReturnScope.ORDER,
-        reason=reason,
-        message=message,
-        refund_requested=refund,
-        currency=order.currency,
-        created_via=actor.via,
-        created_by=actor.user,
-        created_by_label=actor.label,
-    )
+    ret = _return_new(order, actor=actor, scope=ReturnScope.ORDER, reason=reason, message=message, refund=refund)
     try:
         with transaction.atomic():
             save_with_history(ret, actor=actor.user, reason=f"Order returned by {actor.label}")
@@ -234,6 +249,24 @@ def order_return_whole(
 # --------------------------------------------------------------------------- line-level return (back office)
 
 
+@dataclass(frozen=True)
+class LinesReturn:
+    """A line-level return checked against the order (:func:`lines_return_check`): the items chosen with their
+    quantities, and what each line had returned before."""
+
+    order: Order
+    items: dict[str, OrderItem]  # every item of the order, by order_item_id
+    chosen: list[tuple[OrderItem, int]]
+    returned: dict[int, int]  # item pk -> quantity returned before
+    returned_amounts: dict[int, Decimal]  # item pk -> value returned before
+
+    def amount_of(self, item: OrderItem, quantity: int) -> Decimal:
+        """The value of ``quantity`` of the line: its share, and the rest of the line exactly when it is the rest."""
+        if quantity == item.quantity - self.returned.get(item.pk, 0):
+            return item.line_total - self.returned_amounts.get(item.pk, ZERO)
+        return (item.line_total * quantity / item.quantity).quantize(ledger.CENT)
+
+
 @transaction.atomic
 def order_return_lines(
     *,
@@ -254,12 +287,39 @@ def order_return_lines(
     """
     reason = reason_get(return_code, field="return_code")
     order = _order_locked(order_id)
+    check = lines_return_check(order, lines)
+    value_before = sum(check.returned_amounts.values(), ZERO)
+    ret = _return_new(
+        order, actor=actor, scope=ReturnScope.LINES, reason=reason, message=message, refund=refund, restock=restock
+    )
+    save_with_history(ret, actor=actor.user, reason=f"Items returned by {actor.label}")
+    returned, returned_amounts = _return_lines_save(ret, check, actor=actor)
+    everything_back = all(returned.get(i.pk, 0) >= i.quantity for i in check.items.values())
+    _transition(
+        order,
+        actor=actor,
+        name="return_fully" if everything_back else "return_partially",
+        reason=f"Items returned ({reason.code})",
+    )
+    status_description_append(order=order, actor=actor, code=reason.code, description=reason.description or message)
+    if refund:
+        order_value = sum((i.line_total for i in check.items.values()), ZERO)
+        share = paid_share(
+            order, order_value=order_value, before=value_before, after=sum(returned_amounts.values(), ZERO)
+        )
+        _refund_or_request(order=order, amount=min(share, ledger.refundable(order)), actor=actor, ret=ret)
+    event_emit("return.created", ret)
+    return ret
+
+
+def lines_return_check(order: Order, lines: list[LineRequest]) -> LinesReturn:
+    """The lines asked for, against the locked order: an item of another order is 404; the order must be
+    returnable (409); each line once, each quantity from 1 to what is still returnable (one VALIDATION_ERROR
+    listing every problem)."""
     if not lines:
         raise ValidationFailed.single("items", "At least one item is required")
     items = {str(i.order_item_id): i for i in OrderItem.objects.filter(order=order).order_by("line_number")}
     returned, returned_amounts = returned_so_far(order)
-    value_before = sum(returned_amounts.values(), ZERO)
-
     problems: list[dict[str, str]] = []
     seen: set[str] = set()
     chosen: list[tuple[OrderItem, int]] = []
@@ -294,51 +354,25 @@ def order_return_lines(
         )
     if problems:
         raise ValidationFailed(problems)
+    return LinesReturn(order, items, chosen, returned, returned_amounts)
 
-    ret = Return(
-        order=order,
-        scope=ReturnScope.LINES,
-        reason=reason,
-        message=message,
-        refund_requested=refund,
-        restock=restock,
-        currency=order.currency,
-        created_via=actor.via,
-        created_by=actor.user,
-        created_by_label=actor.label,
-    )
-    save_with_history(ret, actor=actor.user, reason=f"Items returned by {actor.label}")
-    for item, qty in chosen:
-        left = item.quantity - returned.get(item.pk, 0)
-        if qty == left:  # the rest of the line: exactly what is left of its value
-            amount = item.line_total - returned_amounts.get(item.pk, ZERO)
-        else:
-            amount = (item.line_total * qty / item.quantity).quantize(ledger.CENT)
+
+def _return_lines_save(
+    ret: Return, check: LinesReturn, *, actor: ReturnActor
+) -> tuple[dict[int, int], dict[int, Decimal]]:
+    """One ReturnLine per chosen item with its value; returns what is returned of each line now, quantity and
+    value (the return's included)."""
+    returned, returned_amounts = dict(check.returned), dict(check.returned_amounts)
+    for item, quantity in check.chosen:
+        amount = check.amount_of(item, quantity)
         save_with_history(
-            ReturnLine(return_obj=ret, order_item=item, quantity=qty, amount=amount),
+            ReturnLine(return_obj=ret, order_item=item, quantity=quantity, amount=amount),
             actor=actor.user,
             reason=f"Items returned by {actor.label}",
         )
-        returned[item.pk] = returned.get(item.pk, 0) + qty
+        returned[item.pk] = returned.get(item.pk, 0) + quantity
         returned_amounts[item.pk] = returned_amounts.get(item.pk, ZERO) + amount
-
-    everything_back = all(returned.get(i.pk, 0) >= i.quantity for i in items.values())
-    _transition(
-        order,
-        actor=actor,
-        name="return_fully" if everything_back else "return_partially",
-        reason=f"Items returned ({reason.code})",
-    )
-    status_description_append(order=order, actor=actor, code=reason.code, description=reason.description or message)
-
-    if refund:
-        order_value = sum((i.line_total for i in items.values()), ZERO)
-        share = paid_share(
-            order, order_value=order_value, before=value_before, after=sum(returned_amounts.values(), ZERO)
-        )
-        _refund_or_request(order=order, amount=min(share, ledger.refundable(order)), actor=actor, ret=ret)
-    event_emit("return.created", ret)
-    return ret
+    return returned, returned_amounts
 
 
 def _refund_or_request(*, order: Order, amount: Decimal, actor: ReturnActor, ret: Return) -> None:

@@ -196,7 +196,7 @@ def test_each_app_registers_what_deciding_its_requests_does():
     """The approval queue imports no app that opens requests: their handlers are registered at start-up."""
     from types import SimpleNamespace
 
-    from appeasements.approvals import approval_decided
+    from appeasements.services import appeasement_decided
     from issues import approvals
     from issues.refund_requests import refund_request_decided
     from returns.services import return_refund_decided
@@ -204,7 +204,7 @@ def test_each_app_registers_what_deciding_its_requests_does():
     def of(kind, target_type):
         return approvals.handler_for(SimpleNamespace(kind=kind, target_type=target_type))
 
-    assert of("appeasement", "appeasement") is approval_decided
+    assert of("appeasement", "appeasement") is appeasement_decided
     assert of("refund", "return") is return_refund_decided  # by kind and target first
     assert of("refund", "issue") is refund_request_decided  # then by kind
     assert of("refund", "order") is refund_request_decided

@@ -130,7 +130,7 @@ def test_an_outcome_that_rolls_back_leaves_no_event_and_the_refund_as_it_was(
     def broken(**kwargs):
         raise RuntimeError("notifications are down")
 
-    monkeypatch.setattr("issues.services.notify", broken)
+    monkeypatch.setattr("issues.services.notifications.notify", broken)
     issue = issue_factory(order, actor=agent, assigned_to=agent)
     refund = refund_record(
         order=order, actor=agent, amount=Decimal("5.00"), source="merchant", cause_type="issue", cause_id=issue.issue_id
