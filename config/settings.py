@@ -181,6 +181,10 @@ DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", "USD")
 REFUND_PROCESSOR = env("REFUND_PROCESSOR", "orders.refund_processors.SimulatedRefundProcessor")
 # Share (0..1) of simulated refunds that fail; the demo can set it to show failed refunds.
 SIMULATED_REFUND_FAILURE_RATE = float(env("SIMULATED_REFUND_FAILURE_RATE", "0"))
+# retry_stuck_refunds sends again refunds left pending or processing longer than this (their job or worker lost).
+REFUNDS_STUCK_AFTER_MINUTES = float(env("REFUNDS_STUCK_AFTER_MINUTES", "15"))
+# send_pending_notifications e-mails notifications of the last day not e-mailed this long after (job lost).
+NOTIFICATIONS_RESEND_AFTER_MINUTES = float(env("NOTIFICATIONS_RESEND_AFTER_MINUTES", "15"))
 
 # simple-history: never let "revert" bypass the workflow on FSM models (see DESIGN rule 4).
 SIMPLE_HISTORY_REVERT_DISABLED = True
