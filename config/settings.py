@@ -248,7 +248,7 @@ REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"] = ["config.api.filters.StrictFilterBac
 # Idempotency-Key answers are kept this long (manage.py prune_idempotency_keys deletes older ones).
 IDEMPOTENCY_KEY_TTL_HOURS = float(env("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
 # Production security: load balancers probe /healthz over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
 # OpenAPI: one name per choice set (check --deploy runs the schema checks too).
@@ -263,8 +263,20 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
 # Task backend: the database (default; `manage.py db_worker`) or RQ on Redis (TASKS_BACKEND=rq;
 # `manage.py rqworker --job-class django_tasks_rq.Job --with-scheduler default`; the scheduler runs retries).
 TASKS_BACKEND = env("TASKS_BACKEND", "db")
-REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
-RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+REDIS_URL = env("REDIS_URL", "") or ""
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600}}
+# Shared state for shared limits (docs/operations.md): with REDIS_URL set, the cache (the API write throttle's
+# counts) is Redis, one for every process of every node; without it each process counts alone (one node only).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "backoffice",
+            # a Redis that does not answer costs a write one second at most (the throttle then lets it through)
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 if TASKS_BACKEND == "rq":
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 elif TASKS_BACKEND != "db":

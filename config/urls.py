@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.api.exception_handler import api_not_found
-from config.health import healthz
+from config.health import healthz, readyz
 
 api_v1 = [
     path("", include("orders.api.urls")),
@@ -14,6 +14,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api-order/", include("returns.fabric.urls")),
