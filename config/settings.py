@@ -5,6 +5,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.log_format import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -189,13 +191,20 @@ NOTIFICATIONS_RESEND_AFTER_MINUTES = float(env("NOTIFICATIONS_RESEND_AFTER_MINUT
 # simple-history: never let "revert" bypass the workflow on FSM models (see DESIGN rule 4).
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# Logs (docs/operations.md, "Logs"): JSON lines with timestamp, level, request id, employee and latency
+# (django-structlog, config/request_logging.py); LOG_FORMAT=console for readable lines (the default with DEBUG).
+LOG_FORMAT = env("LOG_FORMAT", "console" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'console'")
+LOGGING = logging_config(level=env("LOG_LEVEL", "INFO"), json=LOG_FORMAT == "json")
+INSTALLED_APPS += ["django_structlog"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "config.request_logging.RequestLogMiddleware",
+)
+DJANGO_STRUCTLOG_USER_ID_FIELD = "username"  # the employee id
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # RequestLogMiddleware checked it (or made one) first
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10  # DEBUG: request_finished (with the latency) says it all
 
 # --- Appeasements (docs/api/ccagent.md) ---
 # Share (0..1) of the order total above which a submitted appeasement needs a manager's approval.
@@ -326,3 +335,14 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "config.api.schema_hooks.document_boundary_errors",
 ]
 # --- end API boundary ---
+
+# --- Metrics (docs/operations.md, "Metrics") ---
+# GET /metrics: django-prometheus's request metrics plus the business gauges (desk/metrics.py); 404 unless
+# METRICS_TOKEN is set, then 401 without "Authorization: Bearer <METRICS_TOKEN>". Under gunicorn the worker
+# processes share their counts through PROMETHEUS_MULTIPROC_DIR (config/gunicorn.conf.py sets it).
+METRICS_TOKEN = env("METRICS_TOKEN", "") or ""
+INSTALLED_APPS += ["django_prometheus"]
+MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLEWARE]
+MIDDLEWARE += ["django_prometheus.middleware.PrometheusAfterMiddleware"]
+SECURE_REDIRECT_EXEMPT += [r"^metrics$"]  # scraped over the private network, like the probes
+# --- end metrics ---

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from config.api.exception_handler import api_not_found
 from config.health import healthz, readyz
+from config.metrics import metrics
 
 api_v1 = [
     path("", include("orders.api.urls")),
@@ -15,6 +16,7 @@ api_v1 = [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api-order/", include("returns.fabric.urls")),
