@@ -346,3 +346,21 @@ MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLE
 MIDDLEWARE += ["django_prometheus.middleware.PrometheusAfterMiddleware"]
 SECURE_REDIRECT_EXEMPT += [r"^metrics$"]  # scraped over the private network, like the probes
 # --- end metrics ---
+
+# --- Scheduler (docs/operations.md, "Processes") ---
+# manage.py scheduler runs these commands, each every so many seconds across all copies (config/scheduler.py).
+# name -> (command, arguments, seconds); SCHEDULE_<NAME>_SECONDS overrides an interval, e.g.
+# SCHEDULE_STUCK_REFUNDS_SECONDS=60.
+_SCHEDULE = {
+    "follow_up_reminders": ("send_follow_up_reminders", [], 300),
+    "pending_notifications": ("send_pending_notifications", [], 300),
+    "stuck_refunds": ("retry_stuck_refunds", [], 300),
+    "issue_metrics_compact": ("issue_metrics_compact", [], 300),
+    "prune_idempotency_keys": ("prune_idempotency_keys", [], 86400),
+    "webhooks_prune": ("webhooks_prune", ["--days", "30"], 86400),
+}
+SCHEDULER_JOBS = {
+    name: (command, args, float(env(f"SCHEDULE_{name.upper()}_SECONDS", str(seconds))))
+    for name, (command, args, seconds) in _SCHEDULE.items()
+}
+# --- end scheduler ---
