@@ -19,6 +19,7 @@ max_requests = 2000  # a worker is replaced now and then (memory), with jitter s
 max_requests_jitter = 200
 accesslog = None  # the application logs one JSON line per request (request_finished), with its latency
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+control_socket_disable = True  # gunicorn >= 24: one fixed socket path per user would clash between two nodes
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="backoffice-prometheus-")
