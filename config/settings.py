@@ -98,13 +98,21 @@ DATABASES = {
         conn_max_age=int(env("CONN_MAX_AGE", "60")),
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("postgresql") and env("PG_JIT", "off") == "off":
-    # PostgreSQL's JIT compiles any query the planner *estimates* above jit_above_cost. The issue metrics' top
-    # customers query is estimated at millions of rows (the delta table's statistics still count rows that
-    # compaction folded away) and runs in 35 ms, after 200 ms of JIT compilation at 1M issues. The back office
-    # runs short indexed queries, where JIT only adds compile time. PG_JIT=on leaves the server's setting.
-    options = DATABASES["default"].setdefault("OPTIONS", {})
-    options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+# Read replica (config/db_router.py): the dashboard, the metrics' gauges and the read-only API lists read from it.
+if env("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        env("DATABASE_REPLICA_URL"), conn_max_age=int(env("CONN_MAX_AGE", "60"))
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests read the primary through the replica's alias
+    DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+for _database in DATABASES.values():
+    if _database["ENGINE"].endswith("postgresql") and env("PG_JIT", "off") == "off":
+        # PostgreSQL's JIT compiles any query the planner *estimates* above jit_above_cost. The issue metrics' top
+        # customers query is estimated at millions of rows (the delta table's statistics still count rows that
+        # compaction folded away) and runs in 35 ms, after 200 ms of JIT compilation at 1M issues. The back office
+        # runs short indexed queries, where JIT only adds compile time. PG_JIT=on leaves the server's setting.
+        options = _database.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
