@@ -358,6 +358,7 @@ def main() -> None:
             "every event dispatched and delivered",
         )
         events_check(report, receiver, killed_workers=1)
+        metrics_check(sum(codes.values()))
         swept = sum(
             int(n) for n in re.findall(r"stuck_refunds ran: (\d+) stuck", (LOG_DIR / "scheduler.log").read_text())
         )
@@ -401,6 +402,28 @@ def converge() -> dict:
             say(f"settled: refunds {report['refunds']}, deliveries {report['deliveries']}")
             return report
         time.sleep(2)
+
+
+def metrics_check(load_requests: int) -> None:
+    """Each node's /metrics sums its gunicorn workers' request counts and shows the settled gauges."""
+    total = 0
+    for port in (NODE_A, NODE_B):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
+        request.add_header("Authorization", f"Bearer {ENV['METRICS_TOKEN']}")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            page = response.read().decode()
+        check('backoffice_refunds_unsettled{status="pending"} 0.0' in page, f"node :{port} /metrics: no refund pending")
+        total += sum(
+            float(n)
+            for n in re.findall(
+                r'^django_http_requests_total_by_view_transport_method_total\{[^}]*"(?:POST|PATCH)"[^}]*\} (\S+)$',
+                page,
+                re.M,
+            )
+        )
+    check(
+        total >= load_requests, f"the nodes' /metrics count every write of the load across their workers ({total:.0f})"
+    )
 
 
 def events_check(report, receiver: Receiver, *, killed_workers: int) -> None:
