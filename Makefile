@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install run serve worker migrate demo test test-pg lint format bench clean
+.PHONY: install run serve worker migrate demo test test-pg lint format bench clean up
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ run: demo
 
 worker: install
 	DEBUG=1 $(BIN)/python manage.py db_worker
+
+# The production shape on this machine (docs/operations.md, "Running the production shape"): settings from .env
+# (cp .env.example .env), the Procfile's release step, then web, worker, dispatcher and scheduler under honcho.
+up: install
+	test -f .env || (echo "cp .env.example .env first (and create its database)" >&2; exit 1)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start release
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -p $(PORT) web worker dispatcher scheduler
 
 test: install
 	$(BIN)/python -m pytest --ds=config.test_settings

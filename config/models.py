@@ -62,3 +62,17 @@ class ServiceAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} acts for {', '.join(self.act_for) or 'nobody'}"
+
+
+class SchedulerJob(models.Model):
+    """When the scheduler (``manage.py scheduler``, config/scheduler.py) last ran a periodic command, whichever copy
+    ran it: every copy reads it under the job's lock, so a job runs once per interval however many copies run."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=500, blank=True, help_text="The command's last output line or error.")
+    last_ok = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} (last started {self.last_started_at})"

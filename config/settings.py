@@ -5,6 +5,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.log_format import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -96,13 +98,21 @@ DATABASES = {
         conn_max_age=int(env("CONN_MAX_AGE", "60")),
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("postgresql") and env("PG_JIT", "off") == "off":
-    # PostgreSQL's JIT compiles any query the planner *estimates* above jit_above_cost. The issue metrics' top
-    # customers query is estimated at millions of rows (the delta table's statistics still count rows that
-    # compaction folded away) and runs in 35 ms, after 200 ms of JIT compilation at 1M issues. The back office
-    # runs short indexed queries, where JIT only adds compile time. PG_JIT=on leaves the server's setting.
-    options = DATABASES["default"].setdefault("OPTIONS", {})
-    options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+# Read replica (config/db_router.py): the dashboard, the metrics' gauges and the read-only API lists read from it.
+if env("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        env("DATABASE_REPLICA_URL"), conn_max_age=int(env("CONN_MAX_AGE", "60"))
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests read the primary through the replica's alias
+    DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+for _database in DATABASES.values():
+    if _database["ENGINE"].endswith("postgresql") and env("PG_JIT", "off") == "off":
+        # PostgreSQL's JIT compiles any query the planner *estimates* above jit_above_cost. The issue metrics' top
+        # customers query is estimated at millions of rows (the delta table's statistics still count rows that
+        # compaction folded away) and runs in 35 ms, after 200 ms of JIT compilation at 1M issues. The back office
+        # runs short indexed queries, where JIT only adds compile time. PG_JIT=on leaves the server's setting.
+        options = _database.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -181,17 +191,28 @@ DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", "USD")
 REFUND_PROCESSOR = env("REFUND_PROCESSOR", "orders.refund_processors.SimulatedRefundProcessor")
 # Share (0..1) of simulated refunds that fail; the demo can set it to show failed refunds.
 SIMULATED_REFUND_FAILURE_RATE = float(env("SIMULATED_REFUND_FAILURE_RATE", "0"))
+# retry_stuck_refunds sends again refunds left pending or processing longer than this (their job or worker lost).
+REFUNDS_STUCK_AFTER_MINUTES = float(env("REFUNDS_STUCK_AFTER_MINUTES", "15"))
+# send_pending_notifications e-mails notifications of the last day not e-mailed this long after (job lost).
+NOTIFICATIONS_RESEND_AFTER_MINUTES = float(env("NOTIFICATIONS_RESEND_AFTER_MINUTES", "15"))
 
 # simple-history: never let "revert" bypass the workflow on FSM models (see DESIGN rule 4).
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# Logs (docs/operations.md, "Logs"): JSON lines with timestamp, level, request id, employee and latency
+# (django-structlog, config/request_logging.py); LOG_FORMAT=console for readable lines (the default with DEBUG).
+LOG_FORMAT = env("LOG_FORMAT", "console" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'console'")
+LOGGING = logging_config(level=env("LOG_LEVEL", "INFO"), json=LOG_FORMAT == "json")
+INSTALLED_APPS += ["django_structlog"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "config.request_logging.RequestLogMiddleware",
+)
+DJANGO_STRUCTLOG_USER_ID_FIELD = "username"  # the employee id
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # RequestLogMiddleware checked it (or made one) first
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10  # DEBUG: request_finished (with the latency) says it all
 
 # --- Appeasements (docs/api/ccagent.md) ---
 # Share (0..1) of the order total above which a submitted appeasement needs a manager's approval.
@@ -244,7 +265,7 @@ REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"] = ["config.api.filters.StrictFilterBac
 # Idempotency-Key answers are kept this long (manage.py prune_idempotency_keys deletes older ones).
 IDEMPOTENCY_KEY_TTL_HOURS = float(env("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
 # Production security: load balancers probe /healthz over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
 # OpenAPI: one name per choice set (check --deploy runs the schema checks too).
@@ -259,8 +280,20 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
 # Task backend: the database (default; `manage.py db_worker`) or RQ on Redis (TASKS_BACKEND=rq;
 # `manage.py rqworker --job-class django_tasks_rq.Job --with-scheduler default`; the scheduler runs retries).
 TASKS_BACKEND = env("TASKS_BACKEND", "db")
-REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
-RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+REDIS_URL = env("REDIS_URL", "") or ""
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600}}
+# Shared state for shared limits (docs/operations.md): with REDIS_URL set, the cache (the API write throttle's
+# counts) is Redis, one for every process of every node; without it each process counts alone (one node only).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "backoffice",
+            # a Redis that does not answer costs a write one second at most (the throttle then lets it through)
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 if TASKS_BACKEND == "rq":
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 elif TASKS_BACKEND != "db":
@@ -310,3 +343,32 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "config.api.schema_hooks.document_boundary_errors",
 ]
 # --- end API boundary ---
+
+# --- Metrics (docs/operations.md, "Metrics") ---
+# GET /metrics: django-prometheus's request metrics plus the business gauges (desk/metrics.py); 404 unless
+# METRICS_TOKEN is set, then 401 without "Authorization: Bearer <METRICS_TOKEN>". Under gunicorn the worker
+# processes share their counts through PROMETHEUS_MULTIPROC_DIR (config/gunicorn.conf.py sets it).
+METRICS_TOKEN = env("METRICS_TOKEN", "") or ""
+INSTALLED_APPS += ["django_prometheus"]
+MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLEWARE]
+MIDDLEWARE += ["django_prometheus.middleware.PrometheusAfterMiddleware"]
+SECURE_REDIRECT_EXEMPT += [r"^metrics$"]  # scraped over the private network, like the probes
+# --- end metrics ---
+
+# --- Scheduler (docs/operations.md, "Processes") ---
+# manage.py scheduler runs these commands, each every so many seconds across all copies (config/scheduler.py).
+# name -> (command, arguments, seconds); SCHEDULE_<NAME>_SECONDS overrides an interval, e.g.
+# SCHEDULE_STUCK_REFUNDS_SECONDS=60.
+_SCHEDULE = {
+    "follow_up_reminders": ("send_follow_up_reminders", [], 300),
+    "pending_notifications": ("send_pending_notifications", [], 300),
+    "stuck_refunds": ("retry_stuck_refunds", [], 300),
+    "issue_metrics_compact": ("issue_metrics_compact", [], 300),
+    "prune_idempotency_keys": ("prune_idempotency_keys", [], 86400),
+    "webhooks_prune": ("webhooks_prune", ["--days", "30"], 86400),
+}
+SCHEDULER_JOBS = {
+    name: (command, args, float(env(f"SCHEDULE_{name.upper()}_SECONDS", str(seconds))))
+    for name, (command, args, seconds) in _SCHEDULE.items()
+}
+# --- end scheduler ---

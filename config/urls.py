@@ -3,7 +3,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.api.exception_handler import api_not_found
-from config.health import healthz
+from config.health import healthz, readyz
+from config.metrics import metrics
 
 api_v1 = [
     path("", include("orders.api.urls")),
@@ -14,6 +15,8 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api-order/", include("returns.fabric.urls")),

@@ -7,3 +7,9 @@ class DeskConfig(AppConfig):
 
     name = "desk"
     verbose_name = "Support desk"
+
+    def ready(self):
+        from config.metrics import register_collector
+        from desk.metrics import BusinessCollector
+
+        register_collector("desk.business", BusinessCollector())

@@ -501,6 +501,12 @@ class Refund(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["cause_type", "cause_id"], name="refund_cause_idx"),
             models.Index(fields=["order", "status"], name="refund_order_status_idx"),
+            # the stuck-refund sweep and the on-call gauges read only the unsettled refunds, oldest first
+            models.Index(
+                fields=["updated_at"],
+                name="refund_unsettled_idx",
+                condition=models.Q(status__in=["pending", "processing"]),
+            ),
         ]
 
     def __str__(self) -> str:

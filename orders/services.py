@@ -802,17 +802,29 @@ def category_update(*, actor, category: Category, description: str) -> Category:
     return category
 
 
-def refunds_retry_stuck(*, older_than: timedelta, now: datetime | None = None) -> int:
-    """Refunds left in ``processing`` (the worker died after claiming them) are sent again.
+def refunds_retry_stuck(*, older_than: timedelta, now: datetime | None = None, limit: int = 500) -> int:
+    """Refunds left ``pending`` (their job was lost: a queue flushed, an enqueue that failed after commit) or
+    ``processing`` (the worker died after claiming them) for longer than ``older_than`` are sent again.
 
-    Without this their amount would stay reserved on the order for ever. Returns how many were retried.
+    Without this their amount would stay reserved on the order for ever. Sending again is safe: a pending refund
+    goes through :func:`refund_process` (which takes it only while still pending, so a late job does nothing), a
+    processing one asks the processor again with the refund id as its idempotency key. One refund that errors is
+    logged and does not stop the others. Returns how many were sent again (at most ``limit``, oldest first).
     """
     cutoff = (now or timezone.now()) - older_than
     stuck = list(
-        Refund.objects.filter(status=RefundStatus.PROCESSING, updated_at__lt=cutoff).values_list("pk", flat=True)
+        Refund.objects.filter(status__in=(RefundStatus.PENDING, RefundStatus.PROCESSING), updated_at__lt=cutoff)
+        .order_by("updated_at")
+        .values_list("pk", "status")[:limit]
     )
-    for pk in stuck:
-        _refund_send(refund_pk=pk)
+    for pk, status in stuck:
+        try:
+            if status == RefundStatus.PENDING:
+                refund_process(refund_pk=pk)
+            else:
+                _refund_send(refund_pk=pk)
+        except Exception:  # noqa: BLE001 - the next sweep tries it again
+            logger.exception("stuck refund %s could not be sent again", pk)
     return len(stuck)
 
 

@@ -4,7 +4,9 @@ delivering them, and managing subscriptions. Admin, API, tasks and commands call
 The guarantee, step by step:
 
 1. ``event_emit`` writes an :class:`OutboxEvent` in the caller's transaction (and, with the database
-   task backend, the dispatch task row too). Rolled back: no event. Committed: exactly one.
+   task backend, the dispatch task row too: one per transaction, however many events it emits). Rolled back: no
+   event. Committed: exactly one. A dispatch job lost (RQ: Redis down at commit) is made up for by the
+   ``webhooks_dispatch`` loop.
 2. ``outbox_dispatch`` turns undispatched events into :class:`Delivery` rows, one per matching active
    subscription, and marks them dispatched, in one transaction, in event order.
 3. ``stream_deliver`` sends the deliveries of one (subscription, order) stream oldest first: a later
@@ -41,7 +43,7 @@ from config.errors import NotFound, PermissionDenied, ValidationFailed
 from config.history import save_with_history, stamp
 from config.people import is_manager, is_service, service_grant
 from config.permissions import MANAGER_GROUP, SERVICE_GROUP
-from config.tasks import enqueue_after_commit
+from config.tasks import enqueue_after_commit, enqueue_once_per_transaction
 from webhooks import transport
 from webhooks.models import (
     Delivery,
@@ -122,7 +124,7 @@ def event_emit(
             }
         )
         event.save()
-        enqueue_after_commit(dispatch_outbox)
+        enqueue_once_per_transaction(dispatch_outbox)  # one dispatch job per transaction, however many events
     return event
 
 
@@ -186,7 +188,7 @@ def _enqueue_stream(sub_pk: int, stream_key: str, *, at: datetime | None = None)
             return  # deliveries_sweep picks it up when due
         enqueue_after_commit(deliver_stream.using(run_after=at), sub_pk, stream_key)
     else:
-        enqueue_after_commit(deliver_stream, sub_pk, stream_key)
+        enqueue_once_per_transaction(deliver_stream, sub_pk, stream_key)
 
 
 def deliveries_sweep(*, now: datetime | None = None, limit: int = 1000) -> int:

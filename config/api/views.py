@@ -4,12 +4,28 @@ from rest_framework.generics import GenericAPIView
 
 from config.api.permissions import EmployeePermission
 from config.api.query_params import DeclaredQueryParams
+from config.db_router import start_replica_reads, stop_replica_reads
 from config.people import resolve_actor
 
 
 class BackOfficeView(DeclaredQueryParams, GenericAPIView):
     permission_classes = [EmployeePermission]
     required_permissions: dict[str, str] = {}
+    # Methods whose handler reads from the replica when one is configured (config/db_router.py): read-only lists
+    # that tolerate a little lag. Authentication, permissions and throttling run before, on the primary.
+    replica_methods: tuple[str, ...] = ()
+    _replica_token = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method in self.replica_methods:
+            self._replica_token = start_replica_reads()
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if self._replica_token is not None:
+            stop_replica_reads(self._replica_token)
+            self._replica_token = None
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def actor(self, data: dict, field: str = "updated_by"):
         """The employee the write is made as: the caller, or whom a service account names in ``field`` (a

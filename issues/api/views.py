@@ -211,6 +211,7 @@ class OrderIssueHistoryView(OrderIssueDetailView):
 
 class IssueListView(BackOfficeView):
     paginated = True
+    replica_methods = ("GET",)
     pagination_class = estimated_pagination()  # the whole queue: no exact COUNT(*) over a million issues
     required_permissions = {"GET": "issues.view_orderissue"}
     serializer_class = s.IssueOutput

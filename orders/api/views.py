@@ -46,6 +46,7 @@ class OrderFilter(filters.FilterSet):
 
 class OrderListCreateView(BackOfficeView):
     paginated = True
+    replica_methods = ("GET",)
     required_permissions = {"GET": "orders.view_order", "POST": "orders.add_order"}
     serializer_class = s.OrderOutput
     filterset_class = OrderFilter

@@ -42,6 +42,8 @@ DRIVEN = {
     "prune_idempotency_keys",
     "webhooks_dispatch",
     "webhooks_prune",
+    "send_pending_notifications",
+    "scheduler",
 }
 
 
@@ -99,6 +101,32 @@ def test_send_follow_up_reminders_notifies_as_a_system_write():
     audit = Audit()  # once per issue and follow-up date
     run("send_follow_up_reminders")
     audit.assert_nothing("send_follow_up_reminders again")
+
+
+def test_send_pending_notifications_emails_as_a_system_write():
+    agent = employee("emp_agent", "agent")
+    agent.email = "agent@example.com"
+    agent.save()
+    note = Notification.objects.create(recipient=agent, kind=NotificationKind.ASSIGNED, message="Assigned")
+    Notification.objects.filter(pk=note.pk).update(created_at=timezone.now() - timedelta(minutes=30))  # test data
+    audit = Audit()
+    assert "1 pending notification(s) e-mailed" in run("send_pending_notifications")
+    rows = audit.assert_by(None, label="send_pending_notifications")
+    assert {r.history_change_reason for r in rows} == {"E-mailed"}
+
+    audit = Audit()  # once
+    run("send_pending_notifications")
+    audit.assert_nothing("send_pending_notifications again")
+
+
+def test_scheduler_writes_only_its_own_bookkeeping_when_nothing_is_due():
+    from config.models import SchedulerJob
+
+    assert not is_tracked(SchedulerJob)
+    audit = Audit()
+    assert "stuck_refunds: ran" in run("scheduler", "--once")
+    assert SchedulerJob.objects.count() == len(settings.SCHEDULER_JOBS)
+    audit.assert_nothing("scheduler --once with nothing to do")
 
 
 def test_seed_demo_writes_history_as_the_demo_employees():

@@ -26,6 +26,7 @@ def indexed_columns(table: str) -> set[tuple[str, ...]]:
 # and its deliveries.
 UNTRACKED = {
     "config.IdempotencyKey",
+    "config.SchedulerJob",  # the scheduler's own bookkeeping: when each periodic command last ran
     "issues.IssueMetricsRollup",
     "issues.IssueMetricsDelta",
     "issues.IssueMetricsCustomerDelta",

@@ -45,17 +45,24 @@ def test_debug_allows_the_development_key():
     assert result.returncode == 0, result.stderr
 
 
-def database_options(**env_overrides) -> str:
+def settings_value(expression: str, *, unset: tuple[str, ...] = (), **env_overrides) -> str:
+    """``expression`` (over ``settings``) printed by a fresh process with DEBUG=1, ``unset`` variables removed and
+    ``env_overrides`` set."""
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     result = subprocess.run(
-        [sys.executable, "-c", "from config import settings; print(settings.DATABASES['default'].get('OPTIONS'))"],
+        [sys.executable, "-c", f"from config import settings; print({expression})"],
         cwd=ROOT,
-        env={**os.environ, "DEBUG": "1", **env_overrides},
+        env={**env, "DEBUG": "1", **env_overrides},
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+def database_options(**env_overrides) -> str:
+    return settings_value("settings.DATABASES['default'].get('OPTIONS')", **env_overrides)
 
 
 def test_postgresql_connections_run_without_jit():

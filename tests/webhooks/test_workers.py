@@ -57,14 +57,9 @@ def worker(request, settings):
 
         yield run
         return
-    import redis
+    from tests.redis_helpers import require_redis
 
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.exceptions.RedisError as exc:
-        reason = f"Redis is not reachable at {REDIS_URL} ({exc}); the RQ backend is not tested"
-        print(reason)
-        pytest.skip(reason)
+    require_redis(REDIS_URL, "the RQ backend is not tested")
     settings.RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 60}}
     settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     queue, run = _rq_worker()

@@ -1,16 +1,14 @@
-from datetime import timedelta
-
-from django.core.management.base import BaseCommand
-
+from config.sweep_command import SweepCommand
 from orders.services import refunds_retry_stuck
 
 
-class Command(BaseCommand):
-    help = "Send again refunds left in 'processing' by a worker that died (safe to run every few minutes)."
+class Command(SweepCommand):
+    help = (
+        "Send again refunds left 'pending' (their job was lost) or 'processing' (their worker died) for longer than "
+        "--older-than-minutes (REFUNDS_STUCK_AFTER_MINUTES, default 15). Safe to run every few minutes, on any node."
+    )
+    threshold_setting = "REFUNDS_STUCK_AFTER_MINUTES"
+    done = "{count} stuck refunds sent again"
 
-    def add_arguments(self, parser):
-        parser.add_argument("--older-than-minutes", type=int, default=15)
-
-    def handle(self, *args, older_than_minutes: int, **options):
-        count = refunds_retry_stuck(older_than=timedelta(minutes=older_than_minutes))
-        self.stdout.write(f"{count} stuck refunds sent again")
+    def sweep(self, older_than):
+        return refunds_retry_stuck(older_than=older_than)
