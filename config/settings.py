@@ -34,6 +34,11 @@ ALLOWED_HOSTS = [h.strip() for h in (env("ALLOWED_HOSTS") or ("*" if DEBUG else 
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in (env("CSRF_TRUSTED_ORIGINS") or "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
+    # django-unfold dresses the admin (docs/admin.md); it must come before django.contrib.admin, whose templates
+    # it overrides, and it replaces admin.site with its UnfoldAdminSite when the apps are ready.
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.simple_history",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -127,6 +132,9 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+# django-unfold's login form has no hidden "next" field (Django's has one naming the admin's index): without this a
+# login from /admin/login/ would land on Django's default /accounts/profile/, a 404 (tests/admin/test_workspace.py).
+LOGIN_REDIRECT_URL = "admin:index"
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "backoffice@example.com")
@@ -191,6 +199,25 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- The admin's face (django-unfold; docs/admin.md) ---
+UNFOLD = {
+    "SITE_TITLE": "Order back office",
+    "SITE_HEADER": "Order back office",
+    "SITE_SUBHEADER": "Support desk",
+    "SITE_SYMBOL": "support_agent",
+    "SITE_URL": "/admin/",
+    "SITE_FAVICONS": [{"rel": "icon", "sizes": "32x32", "type": "image/png", "href": "/favicon.ico"}],
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_HISTORY": True,
+    "BORDER_RADIUS": "6px",
+    "STYLES": ["config.admin_assets.styles"],
+    "SIDEBAR": {
+        "show_search": False,
+        "show_all_applications": True,
+        "navigation": "desk.sidebar.navigation",
+    },
 }
 
 # --- Appeasements (docs/api/ccagent.md) ---
