@@ -329,6 +329,7 @@ class DeskOrderIssueAdmin(OrderIssueAdmin):
             "data": data,
             "metrics": metrics,
             "charts": dashboard.charts(data),
+            "backlog_table": dashboard.backlog_table(data),
             "satisfaction_rate": dashboard.rate(metrics["satisfaction"]["rate"]),
             "breach_rate": dashboard.rate(metrics["sla"]["rate"]),
             "range_error": range_error,

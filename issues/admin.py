@@ -721,9 +721,7 @@ class ApprovalRequestAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistor
         "reason_text",
         "requested_by",
         "age",
-        "requested_status_text",
-        "decided_by",
-    )
+    )  # what the request asks for and who decided it: on the request's page (the list fits 1280 px)
     list_select_related = ("issue", "requested_by", "decided_by")
     list_filter = ("state", "kind")
     search_fields = ("=approval_id", "=target_id", "=issue__order__order_id")
@@ -746,8 +744,8 @@ class ApprovalRequestAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistor
         )
 
     @admin.display(description="Order", ordering="order_ref")
-    def order_ref(self, obj) -> str:
-        return getattr(obj, "order_ref", None) or "—"
+    def order_ref(self, obj):
+        return format_html('<span class="nowrap">{}</span>', getattr(obj, "order_ref", None) or "—")
 
     @admin.display(description="Customer")
     def customer(self, obj) -> str:
@@ -804,7 +802,12 @@ class ApprovalRequestAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistor
         return [pending_first.asc(), "-created_at", "-id"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields if f.name != "id"]
+        """Every field, read-only; the status it asks for by its label."""
+        names = [f.name for f in self.model._meta.fields if f.name != "id"]
+        return [("requested_status_text" if name == "requested_status" else name) for name in names]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -282,3 +282,26 @@ def test_the_appeasement_form_wants_one_of_amount_or_percentage(agent, appeaseme
     page = client.post(url, {**data, "percentage": "10"})
     assert page.status_code == 302
     assert Appeasement.objects.get(order=order).refunds.get().amount == Decimal("10.00")
+
+
+# --------------------------------------------------------------------------- the dashboard
+
+
+def test_the_dashboard_axis_speaks_in_sensible_units():
+    from desk.dashboard import _nice, _tick
+
+    assert [_tick(v, "h") for v in (0, 0.05, 0.5, 1.5, 36, 72)] == ["0", "3 min", "30 min", "1.5 h", "36 h", "3 d"]
+    assert [_nice(v) for v in (0.13, 3, 7, 20, 0)] == [0.2, 5, 10, 20, 1]
+
+
+def test_the_dashboards_bars_open_the_lists_they_count(manager, agent):
+    order = order_with_items()
+    issue_factory(order, assigned_to=agent, issue_type="damaged_item")
+    body = logged_in(manager).get(reverse("admin:issues_dashboard")).content.decode()
+    issues = reverse("admin:issues_orderissue_changelist")
+    assert f'<a href="{issues}?issue_type__exact=damaged_item&amp;created_at__gte=' in body
+    assert f'href="{issues}?status__exact=open&amp;priority__exact=' in body
+    table = body[body.index('id="backlog-table"') :]
+    table = re.sub(r"<[^>]+>", " ", table[: table.index("</table>")])
+    assert "Open" in table
+    assert not RAW_VALUE.search(table)
