@@ -136,6 +136,9 @@ def test_the_workspace_fits_every_screen_and_speaks_plainly(live_server, page, s
     check_page(page, shots, "08-escalation-waiting", raw)
     page.goto(f"{base}{reverse('admin:issues_orderissue_changelist')}?mine=open")
     check_page(page, shots, "09-my-open-issues", raw)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    table, box = page.evaluate("[result_list.scrollWidth, result_list.parentElement.clientWidth]")
+    assert table <= box, f"the issue list scrolls sideways at 1280 px ({table} > {box}): its key columns are hidden"
 
     # the manager: the inbox (sidebar count), approve from the row with a note
     log_in(page, base, manager.username)
