@@ -12,8 +12,7 @@ from appeasements.models import AppeasementReason, AppeasementType, RefundType
 from appeasements.selectors import Initiation
 from appeasements.services import AppeasementInput, RefundInput
 from config.admin_mixins import OnceForm
-
-CENT = Decimal("0.01")
+from orders.ledger import CENT
 
 
 class DescribedChoiceField(forms.ModelChoiceField):
