@@ -144,6 +144,9 @@ def test_the_workspace_fits_every_screen_and_speaks_plainly(live_server, page, s
     log_in(page, base, manager.username)
     page.goto(f"{base}{reverse('admin:issues_approvalrequest_changelist')}?state__exact=pending")
     check_page(page, shots, "10-inbox", raw)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    table, box = page.evaluate("[result_list.scrollWidth, result_list.parentElement.clientWidth]")
+    assert table <= box, f"the inbox scrolls sideways at 1280 px ({table} > {box}): its row actions are hidden"
     escalation = ApprovalRequest.objects.get(issue=issue, kind="escalation")
     page.goto(f"{base}{reverse('admin:issues_approvalrequest_approve_from_list', args=[escalation.pk])}")
     page.fill("textarea[name=note]", "Approved: send a replacement.")
