@@ -17,6 +17,7 @@ from appeasements.models import (
     AppeasementComment,
     AppeasementReason,
     AppeasementRefund,
+    AppeasementRefundState,
     RefundType,
 )
 from appeasements.selectors import refund_state
@@ -27,6 +28,7 @@ from config.admin_mixins import (
     ServiceFSMAdminMixin,
     SimpleHistoryAdmin,
     has_control_characters,
+    once_per_object,
 )
 from config.errors import DomainError
 
@@ -58,7 +60,8 @@ class AppeasementRefundInline(ReadOnlyInline):
 
     @admin.display(description="State")
     def ledger_state(self, obj) -> str:
-        return refund_state(obj)
+        state = refund_state(obj)
+        return AppeasementRefundState(state).label if state in AppeasementRefundState.values else state
 
 
 class AppeasementCommentInline(ReadOnlyInline):
@@ -138,6 +141,7 @@ class AppeasementAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdm
         return Decimal(obj._amount).quantize(Decimal("0.01"))  # two places on every database
 
     @admin.display(description="Approval request")
+    @once_per_object
     def pending_approval(self, obj) -> str:
         approval = approvals.pending_approval_for(obj)
         return approval.approval_id if approval else "—"

@@ -58,7 +58,7 @@ class AppeasementReason(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return f"{self.code} — {self.description}"
+        return self.description or self.code  # what people read; the code is the API's
 
 
 class RefundType(models.Model):
@@ -79,7 +79,7 @@ class RefundType(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return self.code
+        return self.description or self.code
 
 
 class AppeasementState(models.TextChoices):

@@ -115,8 +115,8 @@ def issue_timeline_lines(issue_pk: int) -> list[dict[str, Any]]:
     lines = []
     for appeasement in appeasements:
         text = (
-            f"Appeasement {appeasement.appeasement_id} ({appeasement.reason.code}): "
-            f"{appeasement.total or 0} — {appeasement.get_state_display()}"
+            f"Appeasement of {appeasement.total or 0} for {appeasement.reason.description or appeasement.reason.code}: "
+            f"{appeasement.get_state_display()} ({appeasement.appeasement_id})"
         )
         who = by(appeasement.agent.username, appeasement.via)
         lines.append(timeline_event(appeasement.created_at, who, "appeasement", text, appeasement.notes))

@@ -9,11 +9,13 @@ naming who did what) and cascades to their appeasement limit and notifications w
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from config.accounts import ACCOUNT_RE
 from config.admin_history import ChangeReasonAdminMixin
-from config.admin_mixins import SimpleHistoryAdmin
+from config.admin_mixins import ModelAdmin, SimpleHistoryAdmin
 from config.models import ServiceAccount
 from config.people import ACT_FOR_ROLES
 from config.permissions import SERVICE_GROUP
@@ -21,12 +23,24 @@ from config.permissions import SERVICE_GROUP
 User = get_user_model()
 
 admin.site.unregister(User)
+admin.site.unregister(Group)
 
 
 @admin.register(User)
-class EmployeeAdmin(UserAdmin):
+class EmployeeAdmin(UserAdmin, ModelAdmin):
+    """Django's user admin in django-unfold's dress (its forms style the password fields)."""
+
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(Group)
+class EmployeeGroupAdmin(GroupAdmin, ModelAdmin):
+    """Django's group admin in django-unfold's dress."""
 
 
 class ServiceAccountForm(forms.ModelForm):

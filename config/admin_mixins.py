@@ -3,6 +3,7 @@ object pages and version pages that answer a bad URL with a 404 or a message, ne
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import typing
@@ -23,6 +24,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django_fsm.admin import FSMAdminMixin
 from simple_history import admin as history_admin
+from unfold.admin import ModelAdmin as UnfoldModelAdmin
+from unfold.admin import TabularInline as UnfoldTabularInline
 
 from config.counting import EstimatedCountPaginator
 from config.errors import DomainError
@@ -162,6 +165,26 @@ def object_or_404(queryset, object_id):
     return get_object_or_404(queryset, pk=pk)
 
 
+# --------------------------------------------------------------------------- read-only values
+
+
+def once_per_object(method):
+    """A read-only field's method computed once per object and page. django-unfold's read-only field evaluates
+    its value when it is built and again each time its template asks (``field.contents``, up to four times):
+    a value that queries (the money summary, the refunds table) would query each time."""
+    key = f"_display_{method.__name__}"
+
+    @functools.wraps(method)
+    def wrapper(self, obj):
+        if obj is None or obj.pk is None:
+            return method(self, obj)
+        if key not in obj.__dict__:
+            obj.__dict__[key] = method(self, obj)
+        return obj.__dict__[key]
+
+    return wrapper
+
+
 # --------------------------------------------------------------------------- FSM transitions
 
 
@@ -203,7 +226,8 @@ class ServiceFSMAdminMixin(FSMAdminMixin):
         try:
             result = self.apply_transition(request, obj, transition_name, dict(kwargs or {}))
         except DomainError as err:
-            self.message_user(request, f"{transition_name}: {err.message}", level=messages.ERROR)
+            label = self.get_fsm_label_by_name(obj, transition_name)
+            self.message_user(request, f"{label}: {err.message}", level=messages.ERROR)
             return False
         message = result if isinstance(result, str) else f"{self.get_fsm_label_by_name(obj, transition_name)}: done."
         self.message_user(request, message, level=messages.SUCCESS)
@@ -230,7 +254,14 @@ class ServiceFSMAdminMixin(FSMAdminMixin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         self._known_transition_or_404(transition_name)
+        obj = self.get_object(request, object_id)
+        if obj is not None:  # what the form shows beside its fields (the template reads request.transition_extra)
+            request.transition_extra = {"facts": self.transition_facts(request, obj, transition_name)}
         return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
+
+    def transition_facts(self, request, obj, transition_name: str) -> list[tuple[str, typing.Any]]:
+        """(label, value) pairs the transition's form shows: the state now, the money it can move, the limits."""
+        return []
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The change form's transition buttons post ``_fsm_transition_to``: an unknown name is refused before
@@ -277,8 +308,17 @@ class LeanChangelistMixin(BadInputAdminMixin):
         )
 
 
-class SimpleHistoryAdmin(LeanChangelistMixin, history_admin.SimpleHistoryAdmin):
-    """simple-history's admin, with its version pages read-only.
+class ModelAdmin(BadInputAdminMixin, UnfoldModelAdmin):
+    """The admin of a model without history: django-unfold's dress (docs/admin.md), no 500 for a bad URL."""
+
+
+class TabularInline(UnfoldTabularInline):
+    """An inline in django-unfold's dress."""
+
+
+class SimpleHistoryAdmin(LeanChangelistMixin, history_admin.SimpleHistoryAdmin, UnfoldModelAdmin):
+    """simple-history's admin in django-unfold's dress (``unfold.contrib.simple_history`` styles its pages), with
+    its version pages read-only.
 
     ``SIMPLE_HISTORY_REVERT_DISABLED`` only hides the Revert button: simple-history still saves a POST to a
     version page (``<pk>/history/<version>/``) and checks only the *view* permission, so anyone who may read a
@@ -303,12 +343,13 @@ class SimpleHistoryAdmin(LeanChangelistMixin, history_admin.SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(UnfoldTabularInline):
     """An inline that shows rows and never edits, adds or deletes them."""
 
     extra = 0
     can_delete = False
     show_change_link = True
+    hide_title = True  # django-unfold would title each row with the object's name, above the row that shows it
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

@@ -36,6 +36,11 @@ ALLOWED_HOSTS = [h.strip() for h in (env("ALLOWED_HOSTS") or ("*" if DEBUG else 
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in (env("CSRF_TRUSTED_ORIGINS") or "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
+    # django-unfold dresses the admin (docs/admin.md); it must come before django.contrib.admin, whose templates
+    # it overrides, and it replaces admin.site with its UnfoldAdminSite when the apps are ready.
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.simple_history",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -137,6 +142,9 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+# django-unfold's login form has no hidden "next" field (Django's has one naming the admin's index): without this a
+# login from /admin/login/ would land on Django's default /accounts/profile/, a 404 (tests/admin/test_workspace.py).
+LOGIN_REDIRECT_URL = "admin:index"
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "backoffice@example.com")
@@ -213,6 +221,25 @@ MIDDLEWARE.insert(
 DJANGO_STRUCTLOG_USER_ID_FIELD = "username"  # the employee id
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # RequestLogMiddleware checked it (or made one) first
 DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10  # DEBUG: request_finished (with the latency) says it all
+
+# --- The admin's face (django-unfold; docs/admin.md) ---
+UNFOLD = {
+    "SITE_TITLE": "Order back office",
+    "SITE_HEADER": "Order back office",
+    "SITE_SUBHEADER": "Support desk",
+    "SITE_SYMBOL": "support_agent",
+    "SITE_URL": "/admin/",
+    "SITE_FAVICONS": [{"rel": "icon", "sizes": "32x32", "type": "image/png", "href": "/favicon.ico"}],
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_HISTORY": True,
+    "BORDER_RADIUS": "6px",
+    "STYLES": ["config.admin_assets.styles"],
+    "SIDEBAR": {
+        "show_search": False,
+        "show_all_applications": True,
+        "navigation": "desk.sidebar.navigation",
+    },
+}
 
 # --- Appeasements (docs/api/ccagent.md) ---
 # Share (0..1) of the order total above which a submitted appeasement needs a manager's approval.

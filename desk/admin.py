@@ -13,19 +13,23 @@ from decimal import Decimal
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Case, IntegerField, Sum, Value, When
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from unfold.decorators import action
 
-from appeasements.models import Appeasement
-from config.admin_mixins import ReadOnlyInline, object_or_404, submit_once
+from appeasements.models import Appeasement, AppeasementState
+from appeasements.selectors import appeasement_initiation
+from appeasements.services import appeasement_create
+from config.admin_mixins import ReadOnlyInline, object_or_404, pk_from_url, submit_once
 from config.db_router import reads_from_replica
 from config.errors import DomainError
 from config.people import is_manager
-from desk import dashboard
+from desk import dashboard, workspace
+from desk.appeasement_form import AppeasementForm
 from issues import refund_requests, sla
 from issues.admin import OrderIssueAdmin
 from issues.models import OrderIssue
@@ -159,11 +163,74 @@ class DeskOrderAdmin(OrderAdmin):
         ShipmentInline,
     ]
 
+    actions_detail = ["open_issue", "start_appeasement"]
+
     def get_urls(self):
         return [
             path("<path:object_id>/refund/", self.admin_site.admin_view(self.refund_view), name="orders_order_refund"),
+            path(
+                "<path:object_id>/appeasement/",
+                self.admin_site.admin_view(self.appeasement_view),
+                name="orders_order_appeasement",
+            ),
             *super().get_urls(),
         ]
+
+    @action(description="Open an issue", url_path="open-issue", icon="add_task")
+    def open_issue(self, request, object_id):
+        """The issue form with the order filled in and its items to tick (OrderIssueAdmin.add_view)."""
+        order = object_or_404(Order.objects.all(), object_id)
+        return redirect(reverse("admin:issues_orderissue_add") + f"?order={order.pk}")
+
+    @action(description="Goodwill credit", url_path="goodwill", icon="redeem")
+    def start_appeasement(self, request, object_id):
+        order = object_or_404(Order.objects.all(), object_id)
+        return redirect("admin:orders_order_appeasement", order.pk)
+
+    def appeasement_view(self, request, object_id):
+        """Start an appeasement on the order (``?issue=<pk>``: for one of its issues), through
+        ``appeasements.services.appeasement_create``: within policy it is submitted, over it a manager decides."""
+        order = object_or_404(Order.objects.all(), object_id)
+        if not request.user.has_perm("appeasements.add_appeasement"):
+            messages.error(request, "You do not have permission to start an appeasement.")
+            return redirect("admin:orders_order_change", order.pk)
+        issue_pk = pk_from_url(OrderIssue, request.GET.get("issue", ""))
+        issue = OrderIssue.objects.filter(pk=issue_pk, order=order).first() if issue_pk is not None else None
+        back = (
+            reverse("admin:issues_orderissue_change", args=[issue.pk])
+            if issue is not None
+            else reverse("admin:orders_order_change", args=[order.pk])
+        )
+        initiation = appeasement_initiation(order)
+        form = AppeasementForm(request.POST or None, initiation=initiation)
+        if request.method == "POST" and form.is_valid():
+
+            def write():
+                done = appeasement_create(caller=request.user, data=form.service_input(issue and issue.issue_id))
+                waiting = done.state != AppeasementState.SUBMITTED
+                outcome = "it waits for a manager's approval (over policy)" if waiting else "submitted"
+                return (
+                    back,
+                    f"Appeasement {done.appeasement_id} of {form.cleaned_data['amount']} {order.currency}: {outcome}.",
+                )
+
+            try:
+                if (done := submit_once(request, form, write)) is not None:
+                    return done
+            except DomainError as err:
+                problems = err.extra.get("validation_errors") or []
+                form.add_error(None, "; ".join(p["error"] for p in problems) or err.message)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": order,
+            "issue": issue,
+            "back": back,
+            "title": f"Goodwill credit on order {order.order_id}",
+            "form": form,
+            "initiation": initiation,
+        }
+        return TemplateResponse(request, "admin/orders/order/appeasement.html", context)
 
     def refund_view(self, request, object_id):
         order = object_or_404(Order.objects.all(), object_id)  # "abc" or an id past the column: 404, not 500
@@ -207,10 +274,35 @@ class DeskOrderAdmin(OrderAdmin):
         return TemplateResponse(request, "admin/orders/order/refund.html", context)
 
 
+def next_issue_url(user, issue: OrderIssue) -> str:
+    """The agent's next open issue after this one (oldest first), else the first of the queue; "" when none.
+    One query."""
+    later = Case(When(created_at__gt=issue.created_at, then=Value(0)), default=Value(1), output_field=IntegerField())
+    queue = OrderIssue.objects.filter(assigned_to=user).exclude(status__in=sla.DONE).exclude(pk=issue.pk)
+    pk = queue.order_by(later, "created_at", "id").values_list("pk", flat=True).first()
+    return reverse("admin:issues_orderissue_change", args=[pk]) if pk is not None else ""
+
+
 class DeskOrderIssueAdmin(OrderIssueAdmin):
     """The issue page with the appeasements that settle it; the managers' dashboard."""
 
     inlines = [*OrderIssueAdmin.inlines, AppeasementIssueInline]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The workspace: the issue's order beside it (desk.workspace), what is refundable, the next issue of the
+        agent's queue (the "j" key)."""
+        extra_context = dict(extra_context or {})
+        pk = pk_from_url(self.model, object_id)
+        if pk is not None and request.method in ("GET", "HEAD"):
+            issue = self.get_object(request, object_id)
+            if issue is not None:
+                extra_context["workspace"] = workspace.order_panel(issue.order, issue)
+                extra_context["money"] = ledger.order_money(issue.order)
+                extra_context["next_issue_url"] = next_issue_url(request.user, issue)
+                extra_context["appeasement_url"] = (
+                    reverse("admin:orders_order_appeasement", args=[issue.order.pk]) + f"?issue={issue.pk}"
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         return [
@@ -239,6 +331,7 @@ class DeskOrderIssueAdmin(OrderIssueAdmin):
             "data": data,
             "metrics": metrics,
             "charts": dashboard.charts(data),
+            "backlog_table": dashboard.backlog_table(data),
             "satisfaction_rate": dashboard.rate(metrics["satisfaction"]["rate"]),
             "breach_rate": dashboard.rate(metrics["sla"]["rate"]),
             "range_error": range_error,

@@ -6,6 +6,7 @@ the number of issues, refunds or appeasements. Charts are server-rendered SVG (n
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -13,15 +14,17 @@ from typing import Any
 
 from django.db.models import Count, F, Q, Sum, Window
 from django.db.models.functions import Floor, RowNumber, TruncDate, TruncWeek
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
 from config.people import is_manager
 from issues import sla
-from issues.models import ApprovalRequest, ApprovalState, IssuePriority, IssueStatus, OrderIssue
+from issues.models import ApprovalRequest, ApprovalState, IssuePriority, IssueStatus, IssueType, OrderIssue
 from issues.selectors import follow_up_due_q, issue_metrics
-from orders.models import Refund, RefundStatus
+from orders.models import Refund, RefundCause, RefundSource, RefundStatus
 
 MAX_DAYS = 366  # the longest range, in days (both ends included)
 DEFAULT_DAYS = 30  # the range without dates: the 30 days ending today
@@ -278,30 +281,40 @@ def dashboard_data(rng: DateRange, now: datetime | None = None) -> dict[str, Any
 PALETTE = ["#417690", "#79aec8", "#e8a33d", "#ba2121", "#5b8c5a", "#8e6bb0"]
 
 
-def bar_chart(rows: list[tuple[str, float]], *, width: int = 420, unit: str = "") -> SafeString:
-    """Horizontal bars, one per (label, value)."""
+def bar_chart(rows: list[tuple], *, width: int = 420, unit: str = "") -> SafeString:
+    """Horizontal bars, one per (label, value) or (label, value, link): a bar with a link opens the list it
+    counts."""
     if not rows:
         return mark_safe('<p class="empty">No data in this range.</p>')
     bar, gap, label_w = 18, 6, 190
     height = len(rows) * (bar + gap) + gap
-    top = max(float(v or 0) for _, v in rows) or 1
+    top = max(float(row[1] or 0) for row in rows) or 1
     parts = [f'<svg class="chart" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">']
-    for i, (label, value) in enumerate(rows):
+    for i, (label, value, *link) in enumerate(rows):
         y = gap + i * (bar + gap)
         w = (width - label_w - 70) * float(value or 0) / top
-        parts.append(
+        row = (
             f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{escape(_short(str(label)))}</text>'
             f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar}" fill="{PALETTE[0]}"/>'
             f'<text x="{label_w + w + 4:.1f}" y="{y + 13}">{escape(_fmt(value))}{escape(unit)}</text>'
         )
+        parts.append(_linked(row, link[0] if link else None, f"{label}: {_fmt(value)}{unit}"))
     parts.append("</svg>")
     return mark_safe("".join(parts))
 
 
 def stacked_bars(
-    categories: list[str], series: list[str], values: dict[str, dict[str, int]], *, width: int = 420
+    categories: list[str],
+    series: list[str],
+    values: dict[str, dict[str, int]],
+    *,
+    width: int = 420,
+    labels: dict[str, str] | None = None,
+    link=None,
 ) -> SafeString:
-    """Vertical stacked bars: one bar per category, one colour per series, with a legend."""
+    """Vertical stacked bars: one bar per category, one colour per series, with a legend. ``labels`` names the
+    values as people read them; ``link(category, series)`` is the list a segment counts."""
+    labels = labels or {}
     height, bottom, left = 200, 36, 30
     top = max((sum(values[c].values()) for c in categories), default=0) or 1
     slot = (width - left) / max(len(categories), 1)
@@ -314,20 +327,22 @@ def stacked_bars(
             h = (height - bottom - 22) * values[cat][name] / top
             y -= h
             if h:
-                parts.append(
+                segment = (
                     f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" fill="{PALETTE[j]}">'
-                    f"<title>{escape(cat)} / {escape(name)}: {values[cat][name]}</title></rect>"
+                    f"<title>{escape(labels.get(cat, cat))} / {escape(labels.get(name, name))}: "
+                    f"{values[cat][name]}</title></rect>"
                 )
+                parts.append(_linked(segment, link(cat, name) if link else None))
         total = sum(values[cat].values())
         parts.append(f'<text x="{x + slot * 0.35:.1f}" y="{y - 3:.1f}" text-anchor="middle">{total}</text>')
         parts.append(
             f'<text x="{x + slot * 0.35:.1f}" y="{height - bottom + 14}" text-anchor="middle">'
-            f"{escape(cat.replace('_', ' '))}</text>"
+            f"{escape(labels.get(cat, cat.replace('_', ' ')))}</text>"
         )
     for j, name in enumerate(series):
         parts.append(
             f'<rect x="{left + j * 80}" y="{height + 2}" width="10" height="10" fill="{PALETTE[j]}"/>'
-            f'<text x="{left + j * 80 + 14}" y="{height + 11}">{escape(name)}</text>'
+            f'<text x="{left + j * 80 + 14}" y="{height + 11}">{escape(labels.get(name, name))}</text>'
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))
@@ -337,11 +352,11 @@ def line_chart(
     points: list[dict[str, Any]], series: list[str], *, width: int = 860, height: int = 200, unit: str = ""
 ) -> SafeString:
     """Lines over the date buckets; ``points`` are dicts with ``bucket`` and one value per series (None: gap)."""
-    left, bottom, right = 44, 30, 30
+    left, bottom, right = 56, 30, 30
     values = [p[s] for p in points for s in series if p[s] is not None]
     if not values:
         return mark_safe('<p class="empty">No data in this range.</p>')
-    top = max(values) or 1
+    top = _nice(max(values))
     step = (width - left - right) / max(len(points) - 1, 1)
 
     def xy(i: int, v: float) -> tuple[float, float]:
@@ -351,10 +366,13 @@ def line_chart(
         f'<svg class="chart" role="img" width="{width}" height="{height + 16}" viewBox="0 0 {width} {height + 16}">'
     ]
     for frac in (0, 0.5, 1):
+        tick = top * frac
+        if unit != "h" and not float(tick).is_integer():
+            continue  # counts: no half issue on the axis
         y = height - bottom - (height - bottom - 10) * frac
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{escape(_fmt(top * frac))}{escape(unit)}</text>'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{escape(_tick(tick, unit))}</text>'
         )
     every = max(1, len(points) // 8)
     for i, p in enumerate(points):
@@ -377,6 +395,33 @@ def line_chart(
     return mark_safe("".join(parts))
 
 
+def _nice(top: float) -> float:
+    """The axis' top: the data's maximum rounded up to 1, 2, 2.5 or 5 times a power of ten."""
+    if not top or top <= 0:
+        return 1
+    power = 10 ** math.floor(math.log10(top))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if top <= m * power)
+
+
+def _tick(value: float, unit: str) -> str:
+    """An axis label in sensible units: hours as minutes below one hour and as days above two."""
+    if unit != "h":
+        return f"{_fmt(value)}{unit}"
+    if value == 0:
+        return "0"
+    if value < 1:
+        return f"{round(value * 60)} min"
+    if value < 48:
+        return f"{value:.1f}".rstrip("0").rstrip(".") + " h"
+    return f"{value / 24:.1f}".rstrip("0").rstrip(".") + " d"
+
+
+def _linked(svg: str, href: str | None, title: str = "") -> str:
+    if not href:
+        return svg
+    return f'<a href="{escape(href)}">{f"<title>{escape(title)}</title>" if title else ""}{svg}</a>'
+
+
 def _short(label: str, size: int = 30) -> str:
     return label if len(label) <= size else label[: size - 1] + "…"
 
@@ -392,24 +437,84 @@ def _fmt(value) -> str:
 
 
 def charts(data: dict[str, Any]) -> dict[str, SafeString]:
+    """The dashboard's charts, labelled as people read them; each bar links to the list it counts."""
     metrics = data["metrics"]
+    issues = reverse("admin:issues_orderissue_changelist")
+    refunds = reverse("admin:orders_refund_changelist")
+    rng = data["range"]
+    opened = urlencode(
+        {"created_at__gte": rng.start.isoformat(), "created_at__lt": (rng.end + timedelta(1)).isoformat()}
+    )
+    labels = {**dict(IssueStatus.choices), **dict(IssuePriority.choices)}
+    types = dict(IssueType.choices)
+    sources, causes = dict(RefundSource.choices), dict(RefundCause.choices)
     return {
-        "backlog": stacked_bars(data["statuses"], data["priorities"], data["backlog"]),
+        "backlog": stacked_bars(
+            data["statuses"],
+            data["priorities"],
+            data["backlog"],
+            labels=labels,
+            link=lambda status, priority: f"{issues}?status__exact={status}&priority__exact={priority}",
+        ),
         "flow": line_chart(data["flow"], ["opened", "resolved"]),
         "resolution": line_chart(data["resolution"], ["p50", "p90"], unit="h"),
         "types": bar_chart(
-            [(k.replace("_", " "), v) for k, v in sorted(metrics["by_type"].items(), key=lambda kv: -kv[1])]
+            [
+                (types.get(k, k), v, f"{issues}?issue_type__exact={k}&{opened}")
+                for k, v in sorted(metrics["by_type"].items(), key=lambda kv: -kv[1])
+            ]
         ),
         "skus": bar_chart([(r["sku"], r["issues"]) for r in metrics["recurring"]["skus"]]),
-        "customers": bar_chart([(r["customer_email"], r["issues"]) for r in metrics["recurring"]["customers"]]),
-        "refunds": bar_chart([(f"{r['source']} ({r['currency']})", r["amount"]) for r in data["refunds_by_source"]]),
+        "customers": bar_chart(
+            [
+                (r["customer_email"], r["issues"], f"{issues}?{urlencode({'q': r['customer_email']})}")
+                for r in metrics["recurring"]["customers"]
+            ]
+        ),
+        "refunds": bar_chart(
+            [
+                (
+                    f"{sources.get(r['source'], r['source'])} ({r['currency']})",
+                    r["amount"],
+                    f"{refunds}?source__exact={r['source']}",
+                )
+                for r in data["refunds_by_source"]
+            ]
+        ),  # fmt: skip
         "refund_causes": bar_chart(
-            [(f"{r['cause_type']} ({r['currency']})", r["amount"]) for r in data["refunds_by_cause"]]
+            [
+                (
+                    f"{causes.get(r['cause_type'], r['cause_type'])} ({r['currency']})",
+                    r["amount"],
+                    f"{refunds}?cause_type__exact={r['cause_type']}",
+                )
+                for r in data["refunds_by_cause"]
+            ]
+        ),  # fmt: skip
+        "appeasement_reasons": bar_chart(
+            [(r["reason__description"] or r["reason__code"], r["n"]) for r in data["appeasements_by_reason"]]
         ),
-        "appeasement_reasons": bar_chart([(r["reason__code"], r["n"]) for r in data["appeasements_by_reason"]]),
         "appeasement_sources": bar_chart(
-            [(r["refund_type__ledger_source"], r["amount"]) for r in data["appeasements_by_source"]]
+            [
+                (sources.get(r["refund_type__ledger_source"], r["refund_type__ledger_source"]), r["amount"])
+                for r in data["appeasements_by_source"]
+            ]
         ),
+    }
+
+
+def backlog_table(data: dict[str, Any]) -> dict[str, Any]:
+    """The backlog as a table of labels, each count linking to the issues it counts."""
+    issues = reverse("admin:issues_orderissue_changelist")
+    return {
+        "priorities": [IssuePriority(p).label for p in data["priorities"]],
+        "rows": [
+            (
+                IssueStatus(status).label,
+                [(n, f"{issues}?status__exact={status}&priority__exact={p}") for p, n in row.items()],
+            )
+            for status, row in data["backlog"].items()
+        ],
     }
 
 

@@ -80,6 +80,17 @@ TRACKED = (
 )
 
 
+def _label(record, field: str) -> str:
+    """A tracked field's value as people read it: a choice's label, a name, "nobody" or "nothing"."""
+    value = _value(record, field)
+    if value is None or value == "":
+        return "nobody" if field == "assigned_to" else "nothing"
+    choices = dict(OrderIssue._meta.get_field(field).flatchoices)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(choices.get(value, value))
+
+
 def _value(record, field: str) -> Any:
     if field == "assigned_to":
         return record.assigned_to.username if record.assigned_to_id and record.assigned_to else None
@@ -145,14 +156,16 @@ def issue_page(issue_pk: int) -> IssuePage:
     for record in history:
         who = by(record.history_user.username if record.history_user else None, record.history_via)
         if previous is None:
-            events.append(timeline_event(record.history_date, who, "opened", f"Issue opened ({record.status})"))
+            text = f"opened the issue ({_label(record, 'status')})"
+            events.append(timeline_event(record.history_date, who, "opened", text))
         else:
             if previous.status != record.status:
-                text = f"Status {previous.status} → {record.status}"
-                events.append(timeline_event(record.history_date, who, "status", text, record.history_change_reason))
+                text = f"moved it from {_label(previous, 'status')} to {_label(record, 'status')}"
+                events.append(timeline_event(record.history_date, who, "status", text))
             changed = [f for f in TRACKED if f not in ("status",) and _value(previous, f) != _value(record, f)]
             for field in changed:
-                text = f"{field.replace('_', ' ')}: {_value(previous, field)} → {_value(record, field)}"
+                name = OrderIssue._meta.get_field(field).verbose_name
+                text = f"changed the {name} from {_label(previous, field)} to {_label(record, field)}"
                 events.append(timeline_event(record.history_date, who, "change", text))
         previous = record
     for note in (
@@ -160,7 +173,9 @@ def issue_page(issue_pk: int) -> IssuePage:
     ):
         who = by(note.author.username if note.author else None, note.via)
         events.append(
-            timeline_event(note.created_at, who, "note", note.body, f"{note.get_kind_display()} · {note.channel}")
+            timeline_event(
+                note.created_at, who, "note", note.body, f"{note.get_kind_display()} · {note.get_channel_display()}"
+            )
         )
     issue_id = Subquery(OrderIssue.objects.filter(pk=issue_pk).values("issue_id")[:1])
     refunds = list(
@@ -171,7 +186,10 @@ def issue_page(issue_pk: int) -> IssuePage:
     )
     for refund in refunds:
         who = by(refund.requested_by.username if refund.requested_by else None, refund.via)
-        text = f"Refund {refund.refund_id}: {refund.amount} {refund.currency} ({refund.source}, {refund.status})"
+        text = (
+            f"Refund of {refund.amount} {refund.currency} to {refund.get_source_display().lower()}: "
+            f"{refund.get_status_display().lower()} ({refund.refund_id})"
+        )
         if refund.approved_by_id:
             text += f", approved by {refund.approved_by.username}"
         failed = f"Failed at the processor: {refund.failure_reason}" if refund.status == RefundStatus.FAILED else ""
@@ -183,12 +201,12 @@ def issue_page(issue_pk: int) -> IssuePage:
         .order_by("created_at", "id")
     )
     for approval in approvals:
-        asked = f"{approval.get_kind_display()} requested ({approval.approval_id})"
+        asked = f"{approval.get_kind_display()} requested ({approval.approval_id}): waiting for a manager"
         requester = by(approval.requested_by.username, approval.via)
         events.append(timeline_event(approval.created_at, requester, "approval", asked, approval.reason))
         if approval.decided_at:
             who = by(approval.decided_by.username if approval.decided_by else None, approval.decided_via)
-            text = f"{approval.get_kind_display()} {approval.state} ({approval.approval_id})"
+            text = f"{approval.get_kind_display()} {approval.get_state_display().lower()} ({approval.approval_id})"
             events.append(timeline_event(approval.decided_at, who, "decision", text, approval.decision_note))
     for source in _TIMELINE_SOURCES:  # what the apps above add (appeasements), one query each
         events.extend(source(issue_pk))

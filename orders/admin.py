@@ -19,6 +19,7 @@ from config.admin_mixins import (
     ReadOnlyInline,
     ServiceFSMAdminMixin,
     SimpleHistoryAdmin,
+    once_per_object,
 )
 from config.errors import DomainError
 from config.people import employee_role
@@ -176,13 +177,14 @@ class OrderAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
         return obj.customer_name
 
     @admin.display(description="Refunds")
+    @once_per_object
     def money_summary(self, obj: Order):
         money = ledger.order_money(obj)
         url = reverse("admin:orders_order_refund", args=[obj.pk])
         return_url = reverse("admin:returns_return_record", args=[obj.pk])
         return format_html(
-            "Paid {} {} · refunded {} · refundable {} &nbsp; <a class='button' href='{}'>Record a refund</a>"
-            " <a class='button' href='{}'>Record a return</a>",
+            "Paid {} {} · refunded {} · refundable {} &nbsp; <a class='bo-button' href='{}'>Record a refund</a>"
+            " <a class='bo-button' href='{}'>Record a return</a>",
             money.paid,
             obj.currency,
             money.refunded,

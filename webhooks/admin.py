@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.html import format_html
 
-from config.admin_mixins import BadInputAdminMixin, DistinctValuesFilter, GrowingTableAdmin
+from config.admin_mixins import DistinctValuesFilter, GrowingTableAdmin, ModelAdmin, TabularInline
 from config.errors import DomainError, ValidationFailed
 from webhooks import services
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent, Subscription
@@ -106,7 +106,7 @@ class SubscriptionForm(forms.ModelForm):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(BadInputAdminMixin, admin.ModelAdmin):
+class SubscriptionAdmin(ModelAdmin):
     form = SubscriptionForm
     list_display = (
         "subscription_id",
@@ -204,7 +204,7 @@ class SubscriptionAdmin(BadInputAdminMixin, admin.ModelAdmin):
         )
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
@@ -217,7 +217,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(GrowingTableAdmin, admin.ModelAdmin):
+class DeliveryAdmin(GrowingTableAdmin, ModelAdmin):
     list_display = (
         "event_id",
         "event_type",
@@ -281,7 +281,7 @@ class DeliveryAdmin(GrowingTableAdmin, admin.ModelAdmin):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(GrowingTableAdmin, admin.ModelAdmin):
+class OutboxEventAdmin(GrowingTableAdmin, ModelAdmin):
     list_display = ("event_id", "type", "account", "order_key", "created_at", "dispatched_at")
     list_filter = ("type", ("account", DistinctValuesFilter))  # not SELECT DISTINCT over every event
     search_fields = ("event_id", "order_key")

@@ -288,6 +288,11 @@ def model_pages(
     return pages
 
 
+def moves(allowed=AGENTS, refusal="403") -> dict[str, str]:
+    """A button that opens another page (django-unfold's row and detail actions): a redirect, never a write."""
+    return row(allowed, refusal) | {c: "moves" for c in allowed}
+
+
 def _nobody(history=False, **more) -> dict[str, dict]:
     return model_pages(view=NOBODY, history=history) | more
 
@@ -316,6 +321,9 @@ EXPECTED: dict[str, dict[str, dict]] = {
         "transition:approve": row(MANAGER),
         "transition:reject": row(MANAGER),
         "transition:cancel": row(NOBODY, manager="back"),  # the requester cancels through the API
+        # the inbox row's Approve and Reject open the decision form (its note, four eyes)
+        "approve_from_list": moves(MANAGER),
+        "reject_from_list": moves(MANAGER),
     },
     "issues.Notification": model_pages(history=False)
     | {"change": row(AGENTS, other_agent="hidden"), "history": row(AGENTS, other_agent="hidden")},
@@ -334,6 +342,9 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "orders.Order": model_pages()
     | {
         "refund": row(AGENTS),
+        "appeasement": row(AGENTS),  # the goodwill form (appeasements.services.appeasement_create)
+        "open_issue": moves(),  # to the issue form, the order filled in
+        "start_appeasement": moves(),  # to the goodwill form
         **{f"transition:{t}": row(MANAGER) for t in ("accept", "start", "complete", "cancel")},
         # returns move the order through returns.services, never a button
         "transition:return_partially": row(NOBODY, manager="back"),
@@ -519,7 +530,9 @@ def request_for(world, label: str, page: str) -> tuple[str, str, dict | None]:
         return "post", _url(label, "change", pk), {**data, "_fsm_transition_to": name}
     if page == "issues_dashboard":
         return "get", reverse("admin:issues_dashboard"), None
-    if page in ("refund", "password_change"):
+    if page in ("refund", "password_change", "appeasement", "open_issue", "start_appeasement"):
+        return "get", _url(label, page, pk), None
+    if page in ("approve_from_list", "reject_from_list"):
         return "get", _url(label, page, pk), None
     if page == "record":
         return "get", _url(label, page, obj.order_id), None
@@ -558,6 +571,8 @@ def check(world, caller: str, expected: str, method: str, url: str, data: dict |
         return None if r.status_code == 302 and location == reverse("admin:index") else got
     if expected == "ignored":
         return None if r.status_code in (200, 302) and "/login/" not in location else got
+    if expected == "moves":
+        return None if r.status_code == 302 and location.startswith("/admin/") and "/login/" not in location else got
     if expected == "back":
         if r.status_code == 302 and location.startswith("/admin/") and "/login/" not in location:
             shown = [m.message for m in get_messages(r.wsgi_request)]

@@ -214,6 +214,49 @@ def _order_refund(p):
     ]
 
 
+@drives("orders.Order url:orders_order_appeasement")
+def _order_appeasement(p):
+    """The goodwill form: an appeasement through appeasements.services.appeasement_create (issue 23)."""
+    order = order_with_items(items=2, unit_price=Decimal("50.00"), status="completed")
+    reason = AppeasementReason.objects.get_or_create(code="late", defaults={"description": "Late"})[0]
+    credit = RefundType.objects.get_or_create(
+        code="storeCredit", defaults={"description": "Store credit", "ledger_source": "store_credit"}
+    )[0]
+    url = reverse("admin:orders_order_appeasement", args=[order.pk])
+    agent = logged_in(p["agent"])
+    data = {"reason": reason.pk, "refund_type": credit.pk, "type": "order", "note": "Sorry"}
+    return [
+        Write(
+            p["agent"],
+            lambda: agent.post(url, {**data, "amount": "5.00", "form_key": "a1"}),
+            lambda: agent.post(url, {**data, "amount": "500.00", "form_key": "a2"}),  # over what was paid
+        )
+    ]
+
+
+@drives(
+    "orders.Order url:orders_order_open_issue",
+    "orders.Order url:orders_order_start_appeasement",
+    "issues.ApprovalRequest url:issues_approvalrequest_approve_from_list",
+    "issues.ApprovalRequest url:issues_approvalrequest_reject_from_list",
+)
+def _buttons_that_open_a_form(p):
+    """django-unfold's detail and row actions that only open a form (the form writes, and is driven itself)."""
+    order = order_with_items()
+    issue = issue_factory(order, assigned_to=p["agent"])
+    approval = ApprovalRequest.objects.create(
+        kind="escalation", issue=issue, target_type="issue", target_id=issue.issue_id, requested_by=p["agent"],
+        requested_status="escalated",
+    )  # fmt: skip
+    manager = logged_in(p["manager"])
+    return [
+        NoWrite(lambda: manager.get(reverse("admin:orders_order_open_issue", args=[order.pk]))),
+        NoWrite(lambda: manager.get(reverse("admin:orders_order_start_appeasement", args=[order.pk]))),
+        NoWrite(lambda: manager.get(reverse("admin:issues_approvalrequest_approve_from_list", args=[approval.pk]))),
+        NoWrite(lambda: manager.get(reverse("admin:issues_approvalrequest_reject_from_list", args=[approval.pk]))),
+    ]
+
+
 @drives("orders.OrderItem change")
 def _item_change(p):
     order = order_with_items(items=1, status="accepted")

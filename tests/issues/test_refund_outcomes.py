@@ -286,7 +286,7 @@ def test_the_issue_and_order_pages_show_a_failed_refunds_reason(
     client = Client()
     client.force_login(manager)
     page = client.get(reverse("admin:issues_orderissue_change", args=[issue.pk])).content.decode()
-    table = page[page.index("field-refunds") :]
+    table = page[page.index('id="issue-refunds"') :]
     table = table[: table.index("</table>")]
     assert "<th>Failure reason</th>" in table
     row = table[table.index(answer.json()["refund_id"]) :]

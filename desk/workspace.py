@@ -1,0 +1,42 @@
+"""What the issue workspace shows of the issue's order (docs/admin.md, "The issue page"): the customer, the items
+with SKU, quantity and price, the payments, every refund of the order with its status, the returns, and the other
+issues of this order and of this customer. Five queries, whatever the order's size (tests/admin/test_workspace.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from issues.models import OrderIssue
+from orders.models import Order, OrderItem, Payment, Refund
+from returns.models import Return
+
+OTHER_ISSUES = 10  # the newest; the order's and the customer's issue lists link to the rest
+
+
+@dataclass
+class OrderPanel:
+    order: Order
+    items: list[OrderItem] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    returns: list[Return] = field(default_factory=list)
+    other_issues: list[OrderIssue] = field(default_factory=list)
+
+
+def order_panel(order: Order, issue: OrderIssue | None = None) -> OrderPanel:
+    others = OrderIssue.objects.filter(order=order)
+    if order.customer_email:
+        others = OrderIssue.objects.filter(Q(order=order) | Q(order__customer_email=order.customer_email))
+    if issue is not None:
+        others = others.exclude(pk=issue.pk)
+    return OrderPanel(
+        order=order,
+        items=list(OrderItem.objects.filter(order=order).order_by("line_number")),
+        payments=list(Payment.objects.filter(order=order).order_by("id")),
+        refunds=list(Refund.objects.filter(order=order).order_by("-created_at", "-id")),
+        returns=list(Return.objects.filter(order=order).select_related("reason").order_by("-created_at", "-id")),
+        other_issues=list(others.select_related("order").order_by("-created_at", "-id")[:OTHER_ISSUES]),
+    )

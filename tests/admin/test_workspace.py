@@ -1,0 +1,307 @@
+"""The agent's workspace on django-unfold (issue 23): the product's face, the sidebar's counts, the issue page with
+its order and timeline, plain words, the managers' inbox, and starting work from where the agent stands."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from appeasements.models import Appeasement, AppeasementReason, AppeasementState, RefundType
+from issues import services
+from issues.models import ApprovalRequest, OrderIssue
+from orders.models import OrderItem
+from tests.factories import issue_factory, order_with_items
+
+pytestmark = pytest.mark.django_db
+
+# A raw choice value where people read: snake_case (in_progress, store_credit) or camelCase (incorrectItem).
+RAW_VALUE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b|\b[a-z]+[A-Z][a-zA-Z]+\b")
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def issue_url(issue) -> str:
+    return reverse("admin:issues_orderissue_change", args=[issue.pk])
+
+
+def transition_url(issue, name: str) -> str:
+    return reverse("admin:issues_orderissue_transition", kwargs={"object_id": issue.pk, "transition_name": name})
+
+
+def queries(client, url) -> int:
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+# --------------------------------------------------------------------------- the product's face
+
+
+def test_the_favicon_answers_and_the_header_names_the_product(client, agent):
+    favicon = client.get("/favicon.ico")
+    assert favicon.status_code == 200
+    assert favicon["Content-Type"] == "image/x-icon"
+    assert favicon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    body = logged_in(agent).get(reverse("admin:index")).content.decode()
+    assert "Order back office" in body
+    assert "Django administration" not in body
+    assert 'href="/favicon.ico"' in body
+
+
+def test_a_login_lands_on_the_admin_index(agent, client):
+    response = client.post(reverse("admin:login"), {"username": agent.username, "password": f"pass-{agent.username}"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
+
+
+def test_the_sidebar_counts_my_open_issues_and_shows_approvals_to_managers_only(agent, manager):
+    order = order_with_items()
+    for _ in range(3):
+        issue_factory(order, assigned_to=agent)
+    body = logged_in(agent).get(reverse("admin:index")).content.decode()
+    mine = body[body.index("My open issues") :][:600]
+    assert re.search(r">\s*3\s*<", mine), mine
+    assert "Approvals waiting" not in body  # the sidebar link and the index tile are for managers
+    assert "?state__exact=pending" not in body
+    manager_body = logged_in(manager).get(reverse("admin:index")).content.decode()
+    assert "?state__exact=pending" in manager_body
+    assert "Approvals waiting" in manager_body
+
+
+# --------------------------------------------------------------------------- the issue workspace
+
+
+def test_the_issue_page_shows_its_order_beside_it(agent):
+    order = order_with_items(items=2)
+    issue = issue_factory(order, assigned_to=agent, title="Cracked jug")
+    other = issue_factory(order, assigned_to=agent, title="Late delivery")
+    body = logged_in(agent).get(issue_url(issue)).content.decode()
+    panel = body[body.index('id="order-panel"') :]
+    for item in OrderItem.objects.filter(order=order):
+        assert item.sku in panel
+        assert item.store_item_name in panel
+    assert order.customer_email in panel
+    assert "Captured" in panel  # the payment, by its label
+    assert "Late delivery" in panel  # the other issues of this order and customer
+    body[body.index('id="workspace-head"') :]
+    assert body.index('id="workspace-head"') < body.index('id="timeline"')
+    assert other.issue_id not in body[body.index('id="timeline"') :]
+
+
+def test_the_timeline_is_newest_first_in_plain_sentences_with_the_note_box_at_its_head(agent):
+    issue = issue_factory(order_with_items(), assigned_to=agent)
+    client = logged_in(agent)
+    client.post(transition_url(issue, "investigate"), {"notes": "Asked the warehouse."})
+    services.issue_note_add(issue=issue, actor=agent, body="Called the customer back")
+    body = client.get(issue_url(issue)).content.decode()
+    timeline = body[body.index('id="timeline"') :]
+    assert timeline.index('id="note-box"') < timeline.index("Called the customer back")
+    assert "moved it from Open to Investigating" in timeline
+    assert timeline.index("Called the customer back") < timeline.index("moved it from Open to Investigating")
+    assert "→" not in timeline
+
+
+def test_the_workspace_and_the_order_page_cost_the_same_for_1_and_many_rows(agent):
+    counts = []
+    for items, notes in ((1, 1), (30, 50)):
+        order = order_with_items(items=items)
+        issue = issue_factory(order, assigned_to=agent)
+        for n in range(notes - 1):
+            services.issue_note_add(issue=issue, actor=agent, body=f"note {n}")
+        client = logged_in(agent)
+        order_url = reverse("admin:orders_order_change", args=[order.pk])
+        counts.append((queries(client, issue_url(issue)), queries(client, order_url)))
+    assert counts[0] == counts[1]
+
+
+# --------------------------------------------------------------------------- plain words, escalation
+
+
+def test_a_refused_move_says_where_the_issue_can_go(agent):
+    issue = issue_factory(order_with_items(), assigned_to=agent)
+    client = logged_in(agent)
+    client.post(transition_url(issue, "investigate"), {"notes": "Looking."})
+    client.post(transition_url(issue, "start_work"), {"notes": "Working."})
+    response = client.post(transition_url(issue, "back_to_open"), {"notes": "Oops"}, follow=True)
+    text = " ".join(str(m) for m in response.context["messages"])
+    assert "This issue is In progress; it can go" in text, text
+    assert "back_to_open" not in text
+    assert "in_progress" not in text
+
+
+def test_an_escalation_needs_a_note_and_a_pending_request_replaces_the_button(agent):
+    issue = issue_factory(order_with_items(), assigned_to=agent)
+    client = logged_in(agent)
+    page = client.post(transition_url(issue, "escalate"), {"notes": ""})
+    assert page.status_code == 200
+    assert "Say why it needs a manager" in page.content.decode()
+    assert not ApprovalRequest.objects.filter(issue=issue).exists()
+    form = client.get(transition_url(issue, "escalate")).content.decode()
+    assert 'id="transition-cancel"' in form
+    assert "Refundable" in form
+    client.post(transition_url(issue, "escalate"), {"notes": "Customer wants a manager."})
+    approval = ApprovalRequest.objects.get(issue=issue)
+    body = client.get(issue_url(issue)).content.decode()
+    head = body[body.index('id="workspace-head"') : body.index('id="timeline"')]
+    assert approval.approval_id in head
+    assert 'value="escalate"' not in head
+
+
+def test_the_issue_page_shows_labels_not_raw_values(agent):
+    issue = issue_factory(order_with_items(), assigned_to=agent, issue_type="wrong_item")
+    body = logged_in(agent).get(issue_url(issue)).content.decode()
+    head = body[body.index('id="workspace-head"') : body.index("</section>", body.index('id="workspace-head"'))]
+    visible = re.sub(r"<[^>]+>", " ", head)
+    assert "Wrong item" in visible
+    assert not RAW_VALUE.search(visible), RAW_VALUE.search(visible)
+
+
+# --------------------------------------------------------------------------- the managers' inbox
+
+
+def test_the_inbox_shows_what_is_asked_and_decides_from_the_row(agent, manager, other_manager):
+    order = order_with_items(customer_first_name="Dana", customer_last_name="Lee")
+    issue = issue_factory(order, assigned_to=agent)
+    logged_in(agent).post(transition_url(issue, "escalate"), {"notes": "Replacement and a credit."})
+    approval = ApprovalRequest.objects.get(issue=issue)
+    client = logged_in(manager)
+    body = client.get(reverse("admin:issues_approvalrequest_changelist") + "?state__exact=pending").content.decode()
+    for text in (order.order_id, "Dana Lee", "emp_cs_001", "Replacement and a credit."):
+        assert text in body, text
+    row_action = reverse("admin:issues_approvalrequest_approve_from_list", args=[approval.pk])
+    assert row_action in body
+    answer = client.get(row_action)
+    assert answer.status_code == 302
+    assert answer["Location"].endswith(f"/{approval.pk}/transition/approve/")
+    client.post(answer["Location"], {"note": "Go ahead."})
+    assert ApprovalRequest.objects.get(pk=approval.pk).state == "approved"
+
+
+def test_nobody_decides_their_own_request(manager, other_manager):
+    issue = issue_factory(order_with_items())
+    approval = ApprovalRequest.objects.create(
+        kind="escalation", issue=issue, target_type="issue", target_id=issue.issue_id, requested_by=manager,
+        requested_status="escalated",
+    )  # fmt: skip
+    url = reverse(
+        "admin:issues_approvalrequest_transition", kwargs={"object_id": approval.pk, "transition_name": "approve"}
+    )
+    logged_in(manager).post(url, {"note": "Approving my own"})
+    assert ApprovalRequest.objects.get(pk=approval.pk).state == "pending"
+    logged_in(other_manager).post(url, {"note": "Four eyes"})
+    assert ApprovalRequest.objects.get(pk=approval.pk).state == "approved"
+
+
+# --------------------------------------------------------------------------- from where the agent stands
+
+
+def test_an_issue_opens_from_the_order_with_its_items_ticked(agent):
+    order = order_with_items(items=3)
+    client = logged_in(agent)
+    start = client.get(reverse("admin:orders_order_open_issue", args=[order.pk]))
+    assert start.status_code == 302
+    form = client.get(start["Location"]).content.decode()
+    items = list(OrderItem.objects.filter(order=order).order_by("line_number"))
+    for item in items:
+        assert f'value="{item.pk}"' in form
+        assert item.sku in form
+    response = client.post(
+        start["Location"],
+        {
+            "order": order.pk,
+            "affected_items": [items[0].pk, items[2].pk],
+            "issue_type": "damaged_item",
+            "title": "Two cracked",
+            "description": "",
+            "priority": "medium",
+            "assigned_to": "",
+            "notes": "",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    issue = OrderIssue.objects.get(order=order, title="Two cracked")
+    assert set(issue.affected_items.all()) == {items[0], items[2]}
+
+
+def test_an_issue_form_for_an_unknown_order_does_not_fail(agent):
+    for value in ("abc", "999999999999999999999", "1\x00"):
+        assert logged_in(agent).get(reverse("admin:issues_orderissue_add") + f"?order={value}").status_code == 200
+
+
+@pytest.fixture
+def appeasement_codes(db):
+    reason = AppeasementReason.objects.get_or_create(code="late", defaults={"description": "Late delivery"})[0]
+    credit = RefundType.objects.get_or_create(
+        code="storeCredit", defaults={"description": "Store credit", "ledger_source": "store_credit"}
+    )[0]
+    return reason, credit
+
+
+@pytest.mark.parametrize(("amount", "state"), [("10.00", AppeasementState.SUBMITTED), ("60.00", "PENDING_APPROVAL")])
+def test_an_appeasement_starts_from_the_issue_and_goes_to_a_manager_over_policy(
+    agent, appeasement_codes, amount, state
+):
+    reason, credit = appeasement_codes
+    order = order_with_items(items=2, unit_price=Decimal("50.00"), status="completed")
+    issue = issue_factory(order, assigned_to=agent)
+    client = logged_in(agent)
+    body = client.get(issue_url(issue)).content.decode()
+    url = reverse("admin:orders_order_appeasement", args=[order.pk]) + f"?issue={issue.pk}"
+    assert url.replace("&", "&amp;") in body or url in body
+    form = client.get(url).content.decode()
+    assert 'id="policy-limit">20.00 USD' in form  # 20% of 100.00
+    key = re.search(r'name="form_key" value="([0-9a-f]+)"', form).group(1)
+    data = {"form_key": key, "reason": reason.pk, "refund_type": credit.pk, "amount": amount, "type": "order"}
+    response = client.post(url, {**data, "note": "Sorry for the wait."})
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    appeasement = Appeasement.objects.get(order=order)
+    assert appeasement.issue == issue
+    assert appeasement.state == state
+
+
+def test_the_appeasement_form_wants_one_of_amount_or_percentage(agent, appeasement_codes):
+    reason, credit = appeasement_codes
+    order = order_with_items(items=2, unit_price=Decimal("50.00"), status="completed")
+    client = logged_in(agent)
+    url = reverse("admin:orders_order_appeasement", args=[order.pk])
+    key = re.search(r'name="form_key" value="([0-9a-f]+)"', client.get(url).content.decode()).group(1)
+    data = {"form_key": key, "reason": reason.pk, "refund_type": credit.pk, "type": "order", "note": "x"}
+    page = client.post(url, data)
+    assert page.status_code == 200
+    assert "one of them" in page.content.decode()
+    page = client.post(url, {**data, "percentage": "10"})
+    assert page.status_code == 302
+    assert Appeasement.objects.get(order=order).refunds.get().amount == Decimal("10.00")
+
+
+# --------------------------------------------------------------------------- the dashboard
+
+
+def test_the_dashboard_axis_speaks_in_sensible_units():
+    from desk.dashboard import _nice, _tick
+
+    assert [_tick(v, "h") for v in (0, 0.05, 0.5, 1.5, 36, 72)] == ["0", "3 min", "30 min", "1.5 h", "36 h", "3 d"]
+    assert [_nice(v) for v in (0.13, 3, 7, 20, 0)] == [0.2, 5, 10, 20, 1]
+
+
+def test_the_dashboards_bars_open_the_lists_they_count(manager, agent):
+    order = order_with_items()
+    issue_factory(order, assigned_to=agent, issue_type="damaged_item")
+    body = logged_in(manager).get(reverse("admin:issues_dashboard")).content.decode()
+    issues = reverse("admin:issues_orderissue_changelist")
+    assert f'<a href="{issues}?issue_type__exact=damaged_item&amp;created_at__gte=' in body
+    assert f'href="{issues}?status__exact=open&amp;priority__exact=' in body
+    table = body[body.index('id="backlog-table"') :]
+    table = re.sub(r"<[^>]+>", " ", table[: table.index("</table>")])
+    assert "Open" in table
+    assert not RAW_VALUE.search(table)
