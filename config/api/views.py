@@ -21,11 +21,13 @@ class BackOfficeView(DeclaredQueryParams, GenericAPIView):
         if request.method in self.replica_methods:
             self._replica_token = start_replica_reads()
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        if self._replica_token is not None:
-            stop_replica_reads(self._replica_token)
-            self._replica_token = None
-        return super().finalize_response(request, response, *args, **kwargs)
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:  # whatever happened, even an exception DRF re-raises: the next request starts on the primary
+            if self._replica_token is not None:
+                stop_replica_reads(self._replica_token)
+                self._replica_token = None
 
     def actor(self, data: dict, field: str = "updated_by"):
         """The employee the write is made as: the caller, or whom a service account names in ``field`` (a

@@ -70,6 +70,21 @@ def test_the_list_views_read_from_the_replica_after_authentication(api, agent, m
     assert not db_router._replica_reads.get()  # reset when the response is finalized
 
 
+@pytest.mark.usefixtures("with_replica")
+def test_a_list_that_fails_leaves_the_next_request_on_the_primary(api, agent, monkeypatch, db):
+    """An exception DRF re-raises (a 500) must not leave the mark on for the thread's next request."""
+    from orders import selectors
+
+    def broken():
+        raise RuntimeError("the replica went away")
+
+    monkeypatch.setattr(selectors, "order_list", broken)
+    client = api(agent)
+    client.raise_request_exception = False
+    assert client.get("/api/v1/orders").status_code == 500
+    assert not db_router._replica_reads.get()
+
+
 def test_the_settings_add_the_replica_and_the_router_only_with_the_url():
     code = "*sorted(settings.DATABASES), getattr(settings, 'DATABASE_ROUTERS', [])"
     assert settings_value(code, unset=("DATABASE_REPLICA_URL",)) == "default []"
