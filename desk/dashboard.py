@@ -404,11 +404,17 @@ def _nice(top: float) -> float:
 
 
 def _tick(value: float, unit: str) -> str:
-    """An axis label in sensible units: hours as minutes below one hour and as days above two."""
+    """An axis label in sensible units (durations: :func:`hours_text`)."""
     if unit != "h":
         return f"{_fmt(value)}{unit}"
-    if value == 0:
-        return "0"
+    return "0" if value == 0 else hours_text(value)
+
+
+def hours_text(value: float | None) -> str:
+    """A duration given in hours, as a person reads it: minutes below one hour, hours up to two days, then days;
+    "—" for none."""
+    if value is None:
+        return "—"
     if value < 1:
         return f"{round(value * 60)} min"
     if value < 48:

@@ -294,6 +294,24 @@ def test_the_dashboard_axis_speaks_in_sensible_units():
     assert [_nice(v) for v in (0.13, 3, 7, 20, 0)] == [0.2, 5, 10, 20, 1]
 
 
+def test_the_dashboards_figures_speak_in_sensible_units_too(manager, agent):
+    """The headline durations read "45 min", not "0.8h" (and "—" when nothing was resolved)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    body = logged_in(manager).get(reverse("admin:issues_dashboard")).content.decode()
+    assert "<strong>—</strong>median time to resolution" in body
+    issue = issue_factory(order_with_items(), assigned_to=agent)
+    now = timezone.now()
+    OrderIssue.objects.filter(pk=issue.pk).update(
+        status="resolved", created_at=now - timedelta(minutes=45), resolved_at=now
+    )
+    body = logged_in(manager).get(reverse("admin:issues_dashboard")).content.decode()
+    assert "<strong>45 min</strong>median time to resolution" in body
+    assert not re.search(r"<strong>[\d.]+h</strong>", body)
+
+
 def test_the_dashboards_bars_open_the_lists_they_count(manager, agent):
     order = order_with_items()
     issue_factory(order, assigned_to=agent, issue_type="damaged_item")
