@@ -321,6 +321,8 @@ def stacked_bars(
     parts = [
         f'<svg class="chart" role="img" width="{width}" height="{height + 20}" viewBox="0 0 {width} {height + 20}">'
     ]
+    names = [labels.get(cat, cat.replace("_", " ")) for cat in categories]
+    stagger = any(len(name) * 6.5 > slot for name in names)  # labels wider than their bar: every other one lower
     for i, cat in enumerate(categories):
         x, y = left + i * slot + slot * 0.15, height - bottom
         for j, name in enumerate(series):
@@ -336,8 +338,8 @@ def stacked_bars(
         total = sum(values[cat].values())
         parts.append(f'<text x="{x + slot * 0.35:.1f}" y="{y - 3:.1f}" text-anchor="middle">{total}</text>')
         parts.append(
-            f'<text x="{x + slot * 0.35:.1f}" y="{height - bottom + 14}" text-anchor="middle">'
-            f"{escape(labels.get(cat, cat.replace('_', ' ')))}</text>"
+            f'<text x="{x + slot * 0.35:.1f}" y="{height - bottom + 14 + (12 if stagger and i % 2 else 0)}" '
+            f'text-anchor="middle">{escape(names[i])}</text>'
         )
     for j, name in enumerate(series):
         parts.append(

@@ -312,6 +312,17 @@ def test_the_dashboards_figures_speak_in_sensible_units_too(manager, agent):
     assert not re.search(r"<strong>[\d.]+h</strong>", body)
 
 
+def test_long_bar_labels_take_turns_so_they_never_run_together():
+    from desk.dashboard import stacked_bars
+
+    def label_rows(categories):
+        svg = stacked_bars(categories, ["low"], {c: {"low": 1} for c in categories}, width=420)
+        return [float(y) for y in re.findall(r'y="([\d.]+)" text-anchor="middle">[A-Z]', svg)]
+
+    assert label_rows(["Open", "Investigating", "In progress", "Resolved", "Escalated"]) == [178, 190, 178, 190, 178]
+    assert label_rows(["A", "B"]) == [178, 178]  # short labels stay on one line
+
+
 def test_the_dashboards_bars_open_the_lists_they_count(manager, agent):
     order = order_with_items()
     issue_factory(order, assigned_to=agent, issue_type="damaged_item")
