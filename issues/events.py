@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from django.db.models import prefetch_related_objects
+
 from issues import approvals
 from webhooks.events import Described
 
 
 def _issue(obj) -> Described:
+    """The issue as the API shows it. The instance the write just saved is used when it carries what
+    ``issues.selectors.issue_list`` joins (its order and people): only its affected items are read; otherwise it is
+    read again the way the API reads it."""
     from issues.api.serializers import IssueOutput
-    from issues.selectors import issue_list
+    from issues.selectors import affected_items, issue_list
 
-    issue = issue_list().get(pk=obj.pk)
+    loaded = obj._state.fields_cache
+    if all(name in loaded for name in ("order", "assigned_to", "created_by")):
+        prefetch_related_objects([obj], affected_items())
+        issue = obj
+    else:
+        issue = issue_list().get(pk=obj.pk)
     return dict(IssueOutput(issue).data), issue.order.account, issue.order.order_id
 
 

@@ -17,10 +17,13 @@ from issues.models import ApprovalRequest, ApprovalState, IssueNote, OrderIssue
 from orders.models import OrderItem, Refund, RefundCause, RefundStatus
 
 
+def affected_items() -> Prefetch:
+    """An issue's affected items as its representation lists them (their ids only)."""
+    return Prefetch("affected_items", queryset=OrderItem.objects.only("id", "order_item_id"))
+
+
 def issue_list() -> QuerySet[OrderIssue]:
-    return OrderIssue.objects.select_related("order", "assigned_to", "created_by").prefetch_related(
-        Prefetch("affected_items", queryset=OrderItem.objects.only("id", "order_item_id"))
-    )
+    return OrderIssue.objects.select_related("order", "assigned_to", "created_by").prefetch_related(affected_items())
 
 
 def issue_detail() -> QuerySet[OrderIssue]:

@@ -48,21 +48,30 @@ def parse_if_match(raw: str) -> set[int] | None:
 
 
 @contextmanager
-def if_match(request, queryset: QuerySet, *, field: str = "revision"):
+def if_match(request, queryset: QuerySet | None = None, *, field: str = "revision", current: int | None = None):
     """One transaction in which the row is locked and checked against ``If-Match`` before the write runs.
 
-    A missing row is left to the write (it answers its own not-found error).
+    A missing row is left to the write (it answers its own not-found error). ``current``: the revision of a row the
+    caller has locked already in its open transaction (instead of ``queryset``: no second read).
     """
     raw = request.headers.get("If-Match")
     if raw is None or not raw.strip():
         yield  # no precondition: the write's own row lock prevents lost updates
         return
     wanted = parse_if_match(raw)
+    if queryset is None:  # the caller holds the row's lock in its transaction: compare, nothing to read
+        _precondition_check(current, wanted)
+        yield
+        return
     with transaction.atomic():
         current = queryset.select_for_update().values_list(field, flat=True).first()
-        if current is not None and wanted is not None and current not in wanted:
-            raise PreconditionFailed(current_revision=current, etag=etag_for(current))
+        _precondition_check(current, wanted)
         yield
+
+
+def _precondition_check(current: int | None, wanted) -> None:
+    if current is not None and wanted is not None and current not in wanted:
+        raise PreconditionFailed(current_revision=current, etag=etag_for(current))
 
 
 IF_MATCH = OpenApiParameter(

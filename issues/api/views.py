@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.db import transaction
 from django_filters import rest_framework as filters
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -156,13 +157,15 @@ class OrderIssueDetailView(BackOfficeView):
     )
     @idempotent
     def patch(self, request, order_id: str, issue_id: str):
-        # Not-found first: a client learns nothing about the body of a request to a missing issue.
-        issue = services.issue_get(order_id=order_id, issue_id=issue_id)
-        data = self.validated(s.IssueUpdateInput)
-        actor = self.actor(data)
-        changes = {k: v for k, v in data.items() if k != "updated_by"}
-        with if_match(request, OrderIssue.objects.filter(pk=issue.pk)):
-            result = services.issue_update(order_id=order_id, issue_id=issue_id, actor=actor, changes=changes)
+        with transaction.atomic():
+            # Not-found first: a client learns nothing about the body of a request to a missing issue. The row is
+            # read once, locked, and stays locked through the update.
+            issue = services.issue_locked(order_id=order_id, issue_id=issue_id)
+            data = self.validated(s.IssueUpdateInput)
+            actor = self.actor(data)
+            changes = {k: v for k, v in data.items() if k != "updated_by"}
+            with if_match(request, current=issue.revision):
+                result = services.issue_update_locked(issue=issue, actor=actor, changes=changes)
         body = {
             "success": True,
             "message": result.message,

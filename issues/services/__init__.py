@@ -19,6 +19,7 @@ from issues.services.common import (
     assignable_employee,
     find_transition,
     issue_get,
+    issue_locked,
 )
 from issues.services.create import issue_create
 from issues.services.notifications import (
@@ -30,7 +31,14 @@ from issues.services.notifications import (
     subscription_disabled_notify,
 )
 from issues.services.requests import approval_cancel, approval_decide, approval_request_open
-from issues.services.update import IssueChange, IssueUpdateResult, issue_note_add, issue_transition, issue_update
+from issues.services.update import (
+    IssueChange,
+    IssueUpdateResult,
+    issue_note_add,
+    issue_transition,
+    issue_update,
+    issue_update_locked,
+)
 
 __all__ = [
     "ISSUE_TARGET",
@@ -46,9 +54,11 @@ __all__ = [
     "follow_up_reminders_send",
     "issue_create",
     "issue_get",
+    "issue_locked",
     "issue_note_add",
     "issue_transition",
     "issue_update",
+    "issue_update_locked",
     "notifications_deliver",
     "notify",
     "notify_customer",

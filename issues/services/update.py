@@ -172,8 +172,19 @@ def issue_update(
     An escalation or reopening by someone without the permission to apply it directly applies every other
     change and creates a pending :class:`ApprovalRequest` instead of moving the status.
     """
-    change = IssueChange.of(changes)
     issue = issue_locked(order_id=order_id, issue_id=issue_id)
+    return issue_update_locked(issue=issue, actor=actor, changes=changes, channel=channel)
+
+
+def issue_update_locked(
+    *, issue: OrderIssue, actor, changes: Mapping[str, Any] | IssueChange, channel: str = NoteChannel.API
+) -> IssueUpdateResult:
+    """:func:`issue_update` for a caller that read ``issue`` with :func:`issues.services.common.issue_locked` in
+    its open transaction, and runs in it (the API answers not-found before validating the body, then updates the
+    row it read: one read, no savepoint). A refused update raises, and the caller's transaction rolls back."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("issue_update_locked runs inside the transaction that locked the issue")
+    change = IssueChange.of(changes)
     now = timezone.now()
     _validate(issue, change, now)
     move = _route_status(issue, change, actor)
