@@ -32,7 +32,7 @@ def test_concurrent_requests_with_one_key_execute_once(monkeypatch):
 
     from issues.api import views
 
-    real = views.services.issue_update
+    real = views.services.issue_update_locked  # what the view calls, with the issue it locked
     calls = []
 
     def slow_update(**kwargs):
@@ -40,7 +40,7 @@ def test_concurrent_requests_with_one_key_execute_once(monkeypatch):
         time.sleep(0.3)  # hold the key row's transaction open while the others arrive
         return real(**kwargs)
 
-    monkeypatch.setattr(views.services, "issue_update", slow_update)
+    monkeypatch.setattr(views.services, "issue_update_locked", slow_update)
 
     def call(client):
         r = client.patch(url, body, format="json", HTTP_IDEMPOTENCY_KEY="same-key")
