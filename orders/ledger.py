@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Q, Sum
 
 from orders.errors import RefundProcessingError
-from orders.models import ZERO, Order, Payment, PaymentStatus, RefundSource, RefundStatus
-from orders.selectors import paid_total_expression, refunded_total_expression
+from orders.models import ZERO, Order, Payment, PaymentStatus, Refund, RefundSource, RefundStatus
 
 CENT = Decimal("0.01")
 
@@ -49,15 +49,22 @@ def order_money(order: Order) -> Money:
 
     Under the order's row lock this must stay a statement of its own after the lock: a ``SELECT ... FOR UPDATE``
     that waited for the lock still reads its subqueries from the snapshot taken before it waited, without the
-    refund that the lock's holder just committed."""
-    totals = (
-        Order.objects.filter(pk=order.pk)
-        .annotate(paid=paid_total_expression(), refunded=refunded_total_expression())
-        .values_list("paid", "refunded")
-        .first()
-    )
-    paid, refunded = totals or (ZERO, ZERO)
+    refund that the lock's holder just committed.
+
+    Written as SQL (the same sums as ``orders.selectors.paid_total_expression`` and ``refunded_total_expression``,
+    which tests/orders/test_ledger.py compares it with): every refund runs it, and the ORM took 1.1 ms to build
+    the two correlated subqueries of a 0.15 ms query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MONEY_SQL, [order.pk, PaymentStatus.CAPTURED, order.pk, RefundStatus.FAILED])
+        paid, refunded = cursor.fetchone()
     return Money(paid=Decimal(paid).quantize(CENT), refunded=Decimal(refunded).quantize(CENT))
+
+
+_MONEY_SQL = (
+    "SELECT"  # noqa: S608 - table names from the models, values as parameters
+    f" (SELECT COALESCE(SUM(amount), 0) FROM {Payment._meta.db_table} WHERE order_id = %s AND status = %s),"
+    f" (SELECT COALESCE(SUM(amount), 0) FROM {Refund._meta.db_table} WHERE order_id = %s AND status <> %s)"
+)
 
 
 def refundable(order: Order) -> Decimal:

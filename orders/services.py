@@ -699,7 +699,7 @@ def _refund_write(
     if touch:
         touched = f"Refund {refund.refund_id} recorded" if actor is not None else f"Refund {refund.refund_id}: {reason}"
         order_touch(order, actor=actor, reason=touched)
-    event_emit("refund.created", refund)
+    event_emit("refund.created", refund, stream_locked=True)  # _refund locked the order
     enqueue_after_commit(process_refund, refund.pk)
     return refund
 
@@ -755,9 +755,9 @@ def _refund_outcome(refund: Refund) -> None:
     # then the order, never waits on a worker the other way round)
     order_touch(refund.order, actor=None, reason=f"Refund {refund.refund_id} {refund.status}")
     if refund.status == RefundStatus.COMPLETED:
-        event_emit("refund.completed", refund)
+        event_emit("refund.completed", refund, stream_locked=True)  # _refund_locked locked the order first
     elif refund.status == RefundStatus.FAILED:
-        event_emit("refund.failed", refund)
+        event_emit("refund.failed", refund, stream_locked=True)
         refund_failed.send(sender=Refund, refund=refund)
 
 

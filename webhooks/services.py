@@ -96,12 +96,14 @@ def event_emit(
     account: str | None = None,
     order_id: str | None = None,
     extra: dict[str, Any] | None = None,
+    stream_locked: bool = False,
 ) -> OutboxEvent:
     """Record that ``event_type`` happened to ``obj`` (or to explicit ``data``/``account``/``order_id``).
 
     Call it inside the service's transaction, after the write: the event commits or rolls back with it.
     ``data`` is the object's REST representation as the write left it, merged with ``extra``
-    (``from``/``to`` for a status change).
+    (``from``/``to`` for a status change). ``stream_locked``: the caller already holds the order's row lock in
+    this transaction (a money write takes it first), so it is not taken again.
     """
     if event_type not in EventType.values:
         raise ValueError(f"Unknown webhook event type {event_type}")
@@ -111,7 +113,7 @@ def event_emit(
         data, account, order_id = describe(obj)
     data = {**(data or {}), **(extra or {})}
     with transaction.atomic(savepoint=False):  # inside the caller's transaction: no savepoint of its own
-        if order_id:
+        if order_id and not stream_locked:
             _order_stream_lock(order_id)
         event = OutboxEvent(type=event_type, account=account or "", order_key=order_id or "")
         event.body = _render(

@@ -92,27 +92,30 @@ def pages(order, issue) -> dict[str, str]:
     }
 
 
-# Pinned counts (SQLite and PostgreSQL alike): session, user, and the page's own queries.
+# Pinned counts (SQLite and PostgreSQL alike): session, user, its permissions (one query: its own and its
+# groups', config.auth_backends.EmployeeBackend), and the page's own queries.
 # SIDEBAR: django-unfold's sidebar badges (my open issues, pending approvals) and the manager check, in one query
 # (desk.sidebar.sidebar_facts).
 SIDEBAR = 1
 PINNED = {
-    "index": 8 + SIDEBAR,
-    "order search by email": 7 + SIDEBAR,
-    "order page": 14
+    "index": 7 + SIDEBAR,
+    "order search by email": 6 + SIDEBAR,
+    "order page": 13
     + SIDEBAR,  # + whether anything shipped (the Cancel button's condition: a shipped order is returned)
     # + the workspace (issue 23): the order's items, payments, refunds, returns, other issues, its money, the next
     # issue of the queue; the assignee comes joined to the issue
-    "issue page (timeline)": 14 + SIDEBAR + 6,
-    "issue refund form": 7 + SIDEBAR,  # + the employee's refund limit (and what is left of it, when they have one)
-    "transition form": 5 + SIDEBAR + 2,  # + what it shows: the order's money, the employee's refund limit
-    "my open issues": 6 + SIDEBAR,
-    "follow-ups due today": 6 + SIDEBAR,
-    "SLA breached": 6 + SIDEBAR,
-    "SLA breaching within the hour": 6 + SIDEBAR,
-    "SLA breached incl. resolved": 6 + SIDEBAR,
-    "approval inbox": 6 + SIDEBAR,
-    "dashboard": 21 + SIDEBAR,
+    "issue page (timeline)": 13 + SIDEBAR + 6,
+    # + the employee's role (their groups) and refund limit (and what is left of it, when they have one)
+    "issue refund form": 7 + SIDEBAR,
+    # + what it shows: the order's money, the employee's role (their groups) and refund limit
+    "transition form": 4 + SIDEBAR + 3,
+    "my open issues": 5 + SIDEBAR,
+    "follow-ups due today": 5 + SIDEBAR,
+    "SLA breached": 5 + SIDEBAR,
+    "SLA breaching within the hour": 5 + SIDEBAR,
+    "SLA breached incl. resolved": 5 + SIDEBAR,
+    "approval inbox": 5 + SIDEBAR,
+    "dashboard": 20 + SIDEBAR,
 }
 
 

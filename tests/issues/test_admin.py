@@ -32,7 +32,7 @@ def test_changelist_renders_with_filters_and_a_fixed_query_count(manager, agent,
     client = logged_in(manager)
     url = reverse("admin:issues_orderissue_changelist")
     client.get(url)
-    with django_assert_num_queries(6 + 1) as one:  # + the sidebar's badges (desk.sidebar.sidebar_facts)
+    with django_assert_num_queries(5 + 1) as one:  # + the sidebar's badges (desk.sidebar.sidebar_facts)
         response = client.get(url)
     assert response.status_code == 200
     for _ in range(29):

@@ -552,8 +552,10 @@ def test_patch_query_count_is_pinned(api, agent, make_issue, django_assert_num_q
     # the agent's refund limit, read with their role in one query (no limit set: nothing more is summed); the
     # order's revision moves with its refund (order update, order history row: issue 21's ETags). 25: the issue is
     # read once, locked, for not-found-first and the update alike, and its status event describes the saved issue
-    # (its affected items read, not the issue again).
-    with django_assert_num_queries(25):
+    # (its affected items read, not the issue again). 24: the caller's permissions in one query (its own and its
+    # groups'); the agent's role read apart from their limit (its groups, once per request); refund.created takes
+    # no order lock of its own (the refund holds it already).
+    with django_assert_num_queries(24):
         response = client.patch(url(issue), body, format="json")
     assert response.status_code == 200
 

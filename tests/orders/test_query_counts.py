@@ -9,16 +9,16 @@ from tests.orders.conftest import item_url
 
 pytestmark = pytest.mark.django_db
 
-# Each starts with 3 for token auth and the permission check (user perms, group perms).
+# Each starts with 2 for token auth and the permission check (user and group permissions in one query).
 # list: count, orders (totals are subqueries), items+category, payments, shipments.
 # detail: order, items+category, payments, shipments, refunds.
 # item PATCH: order+item lookup, then in a savepoint: locked order, locked item, category, sibling names,
 # update, history row; the webhook outbox: item with order and category, order lock (keeps the order's events
 # in commit order), outbox row.
-LIST_QUERIES = 8
-DETAIL_QUERIES = 8
+LIST_QUERIES = 7
+DETAIL_QUERIES = 7
 # and the order's revision (its ETag) moves with its item: order update, order history row (issue 21)
-ITEM_PATCH_QUERIES = 18
+ITEM_PATCH_QUERIES = 17
 
 
 def make_orders(n):

@@ -249,3 +249,19 @@ def test_refund_locks_and_rereads_a_stale_order(paid, agent):
     record(paid, agent, D("15.00"))
     with pytest.raises(RefundProcessingError):
         record(stale, agent, D("6.00"))
+
+
+def test_order_money_reads_the_same_sums_as_the_totals_annotation(agent):
+    """order_money is SQL of its own (the hot path of every refund); the annotations are what lists show."""
+    order = order_with_items(items=1)  # 10.00 captured
+    PaymentFactory(order=order, amount=D("7.35"))
+    PaymentFactory(order=order, amount=D("99.99"), status=PaymentStatus.AUTHORIZED)  # not captured: not paid
+    other = order_with_items(items=1)
+    record(other, agent, D("3.00"))  # another order's refund counts nowhere here
+    for amount in (D("0.10"), D("0.20"), D("4.05")):
+        record(order, agent, amount)
+    Refund.objects.filter(order=order, amount=D("0.20")).update(status=RefundStatus.FAILED)  # frees its amount
+    Refund.objects.filter(order=order, amount=D("4.05")).update(status=RefundStatus.COMPLETED)
+    annotated = orders_with_totals().get(pk=order.pk)
+    assert order_money(order) == Money(paid=D("17.35"), refunded=D("4.15"))
+    assert (annotated.paid_total, annotated.refunded_total) == (D("17.35"), D("4.15"))

@@ -166,7 +166,7 @@ def test_list_returns(api, agent, order, django_assert_num_queries):
     client = api(agent)
 
     # token user, permissions (2), order, returns, lines, refunds
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get(url(order))
 
     assert response.status_code == 200

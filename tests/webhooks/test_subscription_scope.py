@@ -406,7 +406,7 @@ def test_a_service_accounts_list_query_count_is_fixed(api, svc_a, svc_a2, rows, 
         Subscription.objects.create(url="https://hooks.example.com/x", account=ACCOUNT_A, owner=svc_a)
         Subscription.objects.create(url="https://hooks.example.com/y", account=ACCOUNT_A, owner=svc_a2)
     client = api(svc_a)
-    with django_assert_num_queries(7):  # token+user, groups (role), 2 for the permission, its grant, count, page
+    with django_assert_num_queries(6):  # token+user, groups (role), the permissions (one query), its grant, count, page
         listed = client.get(URL)
     assert listed.json()["count"] == rows
     assert {s["owner"] for s in listed.json()["results"]} == {"svc_alpha"}
