@@ -10,6 +10,9 @@ class DeskConfig(AppConfig):
 
     def ready(self):
         from config.metrics import register_collector
+        from desk import unfold_fixes
         from desk.metrics import BusinessCollector
+
+        unfold_fixes.install()
 
         register_collector("desk.business", BusinessCollector())

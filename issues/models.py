@@ -14,8 +14,9 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import FSMField, transition
 
+from config.fsm import ConcurrentTransitionMixin
 from config.history import HistoricalRecords
 from config.ids import new_prefixed_id
 from issues import sla

@@ -11,8 +11,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import FSMField, transition
 
+from config.fsm import ConcurrentTransitionMixin
 from config.history import HistoricalRecords
 from config.permissions import ROLE_CHOICES
 from orders.ids import new_order_id, new_refund_id
