@@ -34,11 +34,10 @@ worker: install
 	DEBUG=1 $(BIN)/python manage.py db_worker
 
 # The production shape on this machine (docs/operations.md, "Running the production shape"): settings from .env
-# (cp .env.example .env), the Procfile's release step, then web, worker, dispatcher and scheduler under honcho.
+# (cp .env.example .env): every Procfile process under honcho, web on $(PORT).
 up: install
 	test -f .env || (echo "cp .env.example .env first (and create its database)" >&2; exit 1)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start release
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -p $(PORT) web worker dispatcher scheduler
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -p $(PORT)
 
 test: install
 	$(BIN)/python -m pytest --ds=config.test_settings

@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 import runpy
 import shlex
+from io import StringIO
 from pathlib import Path
 
-from django.core.management import get_commands
+import pytest
+from django.core.management import call_command, get_commands
+from django.core.management.base import CommandError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,12 +27,35 @@ def test_the_procfile_has_the_five_processes_and_their_commands_exist():
     commands = get_commands()
     for line in processes.values():
         for part in line.split("&&"):
-            words = shlex.split(part)
+            words = [w for w in shlex.split(part) if w != "exec"]
             if words[:2] == ["python", "manage.py"]:
                 assert words[2] in commands, part
-    assert "migrate" in processes["release"]
-    assert "collectstatic" in processes["release"]
-    assert processes["web"].startswith("gunicorn -c config/gunicorn.conf.py config.wsgi")
+    assert processes["release"] == "python manage.py release"
+    for name in ("web", "worker", "dispatcher", "scheduler"):  # none starts before the release step migrated
+        assert processes[name].startswith("python manage.py wait_for_migrations && exec "), name
+    assert processes["web"].endswith("exec gunicorn -c config/gunicorn.conf.py config.wsgi")
+
+
+def test_the_release_step_migrates_and_collects_the_static_files(db, settings, tmp_path):
+    settings.STATIC_ROOT = tmp_path / "static"
+    out = StringIO()
+    call_command("release", stdout=out)
+    assert "Released" in out.getvalue()
+    assert (tmp_path / "static" / "admin").is_dir()  # collected
+    assert "Staying up" not in out.getvalue()  # a platform's release phase exits
+
+
+def test_waiting_for_the_migrations_returns_once_applied_and_fails_after_its_timeout(db, monkeypatch):
+    call_command("wait_for_migrations", timeout=1)  # applied (the test database): at once
+
+    def not_yet():
+        raise RuntimeError("3 migration(s) not applied")
+
+    monkeypatch.setattr("config.management.commands.wait_for_migrations.check_migrations", not_yet)
+    err = StringIO()
+    with pytest.raises(CommandError, match="not applied within 1 s"):
+        call_command("wait_for_migrations", timeout=1, stderr=err)
+    assert "Waiting for the release step: 3 migration(s) not applied" in err.getvalue()
 
 
 def test_the_gunicorn_settings_load_and_share_metrics_between_workers(monkeypatch, tmp_path):
