@@ -13,7 +13,8 @@ from decimal import Decimal
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Case, IntegerField, Sum, Value, When
+from django.db.models import Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -276,10 +277,16 @@ class DeskOrderAdmin(OrderAdmin):
 
 def next_issue_url(user, issue: OrderIssue) -> str:
     """The agent's next open issue after this one (oldest first), else the first of the queue; "" when none.
-    One query."""
-    later = Case(When(created_at__gt=issue.created_at, then=Value(0)), default=Value(1), output_field=IntegerField())
-    queue = OrderIssue.objects.filter(assigned_to=user).exclude(status__in=sla.DONE).exclude(pk=issue.pk)
-    pk = queue.order_by(later, "created_at", "id").values_list("pk", flat=True).first()
+    One query, two index walks of ``issue_open_queue_idx`` (the agent's open queue by age) of one row each."""
+    queue = OrderIssue.objects.filter(assigned_to_id=user.pk).exclude(status__in=sla.DONE).exclude(pk=issue.pk)
+    later = queue.filter(created_at__gt=issue.created_at).order_by("created_at", "id").values("pk")[:1]
+    first = queue.order_by("created_at", "id").values("pk")[:1]
+    pk = (
+        OrderIssue.objects.filter(pk=issue.pk)
+        .annotate(next_pk=Coalesce(Subquery(later), Subquery(first)))
+        .values_list("next_pk", flat=True)
+        .first()
+    )
     return reverse("admin:issues_orderissue_change", args=[pk]) if pk is not None else ""
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
-
 from issues.models import OrderIssue
 from orders.models import Order, OrderItem, Payment, Refund
 from returns.models import Return
@@ -29,7 +27,11 @@ class OrderPanel:
 def order_panel(order: Order, issue: OrderIssue | None = None) -> OrderPanel:
     others = OrderIssue.objects.filter(order=order)
     if order.customer_email:
-        others = OrderIssue.objects.filter(Q(order=order) | Q(order__customer_email=order.customer_email))
+        # the customer's orders (this one among them) by their e-mail's index, then their issues by the order's:
+        # "of this order, or of an order with this e-mail", an OR across the join, was planned as a walk of every
+        # issue newest first (0.9-1.3 s at 1M issues)
+        customers = Order.objects.filter(customer_email=order.customer_email).values("pk")
+        others = OrderIssue.objects.filter(order__in=customers)
     if issue is not None:
         others = others.exclude(pk=issue.pk)
     return OrderPanel(

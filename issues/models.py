@@ -125,6 +125,13 @@ class OrderIssue(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["issue_type", "-created_at"], name="issue_type_created_idx"),
             # the status filter (admin and /api/v1/issues?status=) under the newest-first order
             models.Index(fields=["status", "-created_at", "-id"], name="issue_status_created_idx"),
+            # an employee's open queue, oldest first: the sidebar's "My open issues" badge (a bounded count) and the
+            # workspace's next issue ("j") walk it instead of every open issue of the assignee
+            models.Index(
+                fields=["assigned_to", "created_at", "id"],
+                condition=~models.Q(status__in=["resolved", "closed"]),
+                name="issue_open_queue_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -334,3 +334,49 @@ def test_the_dashboards_bars_open_the_lists_they_count(manager, agent):
     table = re.sub(r"<[^>]+>", " ", table[: table.index("</table>")])
     assert "Open" in table
     assert not RAW_VALUE.search(table)
+
+
+def test_badges_and_the_index_tiles_count_up_to_their_cap(agent, monkeypatch):
+    """A count stops at the cap and reads "99+" (BADGE_CAP - 1, then +): its cost stays the same at any size."""
+    from desk import sidebar
+
+    monkeypatch.setattr(sidebar, "BADGE_CAP", 3)
+    order = order_with_items()
+    for _ in range(2):
+        issue_factory(order, assigned_to=agent)
+    body = logged_in(agent).get(reverse("admin:index")).content.decode()
+    assert re.search(r">\s*2\s*<", body[body.index("My open issues") :][:600])
+    for _ in range(3):
+        issue_factory(order, assigned_to=agent)
+    body = logged_in(agent).get(reverse("admin:index")).content.decode()
+    tile = body[body.index('id="link-my-open"') :][:300]
+    assert re.search(r">\s*2\+\s*<", tile), tile
+    assert re.search(r">\s*2\+\s*<", body[body.index("My open issues") :][:600])
+
+
+def test_the_workspace_lists_the_customers_issues_on_their_other_orders(agent):
+    order = order_with_items(items=1)
+    issue = issue_factory(order, assigned_to=agent, title="Cracked jug")
+    same_customer = order_with_items(items=1)
+    same_customer.customer_email = order.customer_email
+    same_customer.save()
+    issue_factory(same_customer, title="Wrong size on the other order")
+    stranger = issue_factory(order_with_items(items=1), title="Someone else's issue")
+    panel = logged_in(agent).get(issue_url(issue)).content.decode()
+    panel = panel[panel.index('id="order-panel"') :]
+    assert "Wrong size on the other order" in panel
+    assert stranger.title not in panel
+
+
+def test_the_next_issue_is_the_agents_next_open_one_by_age_then_the_first(agent):
+    from desk.admin import next_issue_url
+
+    order = order_with_items(items=1)
+    first, current, later = (issue_factory(order, assigned_to=agent) for _ in range(3))
+    issue_factory(order)  # nobody's
+    done = issue_factory(order, assigned_to=agent)
+    OrderIssue.objects.filter(pk=done.pk).update(status="closed")
+    assert next_issue_url(agent, current) == issue_url(later)
+    assert next_issue_url(agent, later) == issue_url(first)  # after the last: the first of the queue
+    OrderIssue.objects.filter(pk__in=[first.pk, current.pk]).update(status="resolved")
+    assert next_issue_url(agent, later) == ""
