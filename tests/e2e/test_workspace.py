@@ -1,9 +1,9 @@
 """The agent's workspace in a real browser (issue 23): every page an agent or a manager uses fits a 390 px phone and
 a 1280 px screen, shows labels and not raw choice values, and each daily task starts from the index. Screenshots
-go to test-results/e2e/<test>/; the README's daily-flow pictures are taken from these (docs/screenshots/)."""
+go to test-results/e2e/<test>/; the README's daily-flow pictures are taken from these and copied to
+test-results/screenshots/, and over docs/screenshots/ only with UPDATE_SCREENSHOTS=1 (tests/e2e/screenshots.py)."""
 
 import re
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,15 +14,16 @@ from django.urls import reverse
 from appeasements.models import Appeasement, AppeasementReason, RefundType
 from config.permissions import sync_groups
 from issues.models import ApprovalRequest, OrderIssue
+from tests.e2e.screenshots import publish
 from tests.e2e.test_daily_flow import log_in
 from tests.factories import employee, issue_factory, order_with_items
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 WIDTHS = (390, 1280)
-PICTURES = {
+PICTURES = {  # the README's and docs/admin.md's pictures
     "01-index-1280": "index.png",
+    "03-order-1280": "order.png",
     "04-issue-workspace-1280": "workspace.png",
     "04-issue-workspace-390": "workspace-phone.png",
     "07-appeasement-form-1280": "appeasement.png",
@@ -163,7 +164,5 @@ def test_the_workspace_fits_every_screen_and_speaks_plainly(live_server, page, s
     assert links > 0  # the bars open the lists they count
     check_page(page, shots, "13-dashboard", raw)
 
-    if DOCS.is_dir():  # the README's daily-flow pictures (docs/screenshots/)
-        folder = Path(shots(page, "13-dashboard-1280")).parent
-        for name, picture in PICTURES.items():
-            shutil.copy(folder / f"{name}.png", DOCS / picture)
+    folder = Path(shots(page, "13-dashboard-1280")).parent
+    publish({folder / f"{name}.png": picture for name, picture in PICTURES.items()})
