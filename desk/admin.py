@@ -324,9 +324,8 @@ class DeskOrderIssueAdmin(OrderIssueAdmin):
         with reads_from_replica():  # aggregates only: a little replica lag is fine
             data = dashboard.dashboard_data(rng)
         metrics = data["metrics"]
-        context = {
+        context = {  # no "opts": the page belongs to no model, its header reads "Home › Managers' dashboard"
             **self.admin_site.each_context(request),
-            "opts": self.model._meta,
             "title": "Managers' dashboard",
             "data": data,
             "metrics": metrics,

@@ -640,6 +640,9 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
             "pending_kinds": {approval.kind for approval in pending},
             "next_step": NEXT_STEP.get(obj.status, "") if obj is not None else "",
             "show_delete": False,
+            # the submit bar keeps Save: the workflow's steps are the buttons on top, a note has its own button
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
             "timeline": page.timeline if page else [],
             "sla_clock": self.sla_clock(obj) if obj is not None else "",
         }
