@@ -3,7 +3,6 @@ a 1280 px screen, shows labels and not raw choice values, and each daily task st
 go to test-results/e2e/<test>/; the README's daily-flow pictures are taken from these and copied to
 test-results/screenshots/, and over docs/screenshots/ only with UPDATE_SCREENSHOTS=1 (tests/e2e/screenshots.py)."""
 
-import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from issues.models import ApprovalRequest, OrderIssue
 from tests.e2e.screenshots import publish
 from tests.e2e.test_daily_flow import log_in
 from tests.factories import employee, issue_factory, order_with_items
+from tests.plain_words import raw_choice_values, raw_values_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,21 +30,6 @@ PICTURES = {  # the README's and docs/admin.md's pictures
     "10-inbox-1280": "inbox.png",
     "13-dashboard-1280": "dashboard.png",
 }
-
-
-def raw_choice_values() -> set[str]:
-    """Every choice value of the project's models that is not a plain word (in_progress, store_credit,
-    PENDING_APPROVAL), and every managed code in camelCase (incorrectItem, storeCredit)."""
-    values = set()
-    for app in ("orders", "issues", "appeasements", "returns"):
-        for model in django_apps.get_app_config(app).get_models():
-            for field in model._meta.get_fields():
-                for value, _label in getattr(field, "flatchoices", None) or []:
-                    if isinstance(value, str) and (re.search(r"_|[a-z][A-Z]", value) or value.isupper()):
-                        values.add(value)
-    values |= set(AppeasementReason.objects.values_list("code", flat=True))
-    values |= set(RefundType.objects.values_list("code", flat=True))
-    return {v for v in values if re.search(r"_|[a-z][A-Z]", v) or (v.isupper() and len(v) > 3)}
 
 
 def visible_text(page) -> str:
@@ -62,8 +47,7 @@ def check_page(page, shots, name: str, raw: set[str]) -> None:
         scroll = page.evaluate("document.documentElement.scrollWidth")
         assert scroll <= width, f"{name}: {scroll} px wide at {width}"
         shots(page, f"{name}-{width}")
-    text = visible_text(page)
-    found = sorted(v for v in raw if re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", text))
+    found = raw_values_in(visible_text(page), raw)
     assert not found, f"{name} shows raw values {found}"
 
 
