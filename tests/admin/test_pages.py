@@ -97,7 +97,7 @@ def pages(order, issue) -> dict[str, str]:
 # (desk.sidebar.sidebar_facts).
 SIDEBAR = 1
 PINNED = {
-    "index": 8 + SIDEBAR,
+    "index": 8 + SIDEBAR + 1,  # + a manager's requests waiting longest, with their order and customer (one query)
     "order search by email": 7 + SIDEBAR,
     "order page": 14
     + SIDEBAR,  # + whether anything shipped (the Cancel button's condition: a shipped order is returned)

@@ -322,13 +322,19 @@ def test_an_appeasement_starts_from_the_issue_and_goes_to_a_manager_over_policy(
     assert appeasement.state == state
 
 
+def goodwill_form(client, order, reason, credit) -> tuple[str, dict]:
+    """The order's goodwill form, read once for its one-time key: its URL and what it sends without the money."""
+    url = reverse("admin:orders_order_appeasement", args=[order.pk])
+    key = re.search(r'name="form_key" value="([0-9a-f]+)"', client.get(url).content.decode()).group(1)
+    return url, {"form_key": key, "reason": reason.pk, "refund_type": credit.pk, "type": "order"}
+
+
 def test_the_appeasement_form_wants_one_of_amount_or_percentage(agent, appeasement_codes):
     reason, credit = appeasement_codes
     order = order_with_items(items=2, unit_price=Decimal("50.00"), status="completed")
     client = logged_in(agent)
-    url = reverse("admin:orders_order_appeasement", args=[order.pk])
-    key = re.search(r'name="form_key" value="([0-9a-f]+)"', client.get(url).content.decode()).group(1)
-    data = {"form_key": key, "reason": reason.pk, "refund_type": credit.pk, "type": "order", "note": "x"}
+    url, data = goodwill_form(client, order, reason, credit)
+    data["note"] = "x"
     page = client.post(url, data)
     assert page.status_code == 200
     assert "one of them" in page.content.decode()
