@@ -9,8 +9,8 @@ reason printed. A new admin is checked the day it is registered.
 Each list is opened with a row of everything in it (the hardening matrix's world: an object of every model, issues in
 every status, appeasements, a return, webhooks, API keys, requests waiting), by a manager where a manager may read it,
 else by an administrator. On each, at 390 and 1280 px: no sideways scroll of the page, no cell cut off, and no raw
-choice value (``in_progress``, ``storeCredit``, ``PENDING_APPROVAL``) in what it shows; at 1280 px the issue, order
-and appeasement lists show every column without scrolling their table.
+choice value (``in_progress``, ``storeCredit``, ``PENDING_APPROVAL``) in what it shows or its filters offer; at
+1280 px the issue, order and appeasement lists show every column without scrolling their table.
 """
 
 from __future__ import annotations
@@ -124,7 +124,9 @@ def test_every_changelist_fits_and_speaks_plainly(live_server, page, shots):
             table, box = page.evaluate("[result_list.scrollWidth, result_list.parentElement.clientWidth]")
             if label in KEY_COLUMNS_AT_1280 and table > box:
                 problems.append(f"{label}: its table scrolls sideways at 1280 px ({table} > {box})")
-            found = raw_values_in(visible_text(page, label), raw)
+            # and the filters' choices, in the drawer the Filters button opens
+            filters = page.evaluate("(document.getElementById('changelist-filter') || {}).textContent || ''")
+            found = raw_values_in(visible_text(page, label) + "\n" + filters, raw)
             if found:
                 problems.append(f"{label}: shows raw values {found}")
             print(f"checked {label} as {who.username}")
