@@ -27,6 +27,7 @@ PICTURES = {  # the README's and docs/admin.md's pictures
     "04-issue-workspace-1280": "workspace.png",
     "04-issue-workspace-390": "workspace-phone.png",
     "07-appeasement-form-1280": "appeasement.png",
+    "09b-manager-index-1280": "manager-index.png",
     "10-inbox-1280": "inbox.png",
     "13-dashboard-1280": "dashboard.png",
 }
@@ -125,6 +126,8 @@ def test_the_workspace_fits_every_screen_and_speaks_plainly(live_server, page, s
 
     # the manager: the inbox (sidebar count), approve from the row with a note
     log_in(page, base, manager.username)
+    page.wait_for_selector("#waiting")  # the index lists the requests waiting longest
+    check_page(page, shots, "09b-manager-index", raw)
     page.goto(f"{base}{reverse('admin:issues_approvalrequest_changelist')}?state__exact=pending")
     check_page(page, shots, "10-inbox", raw)
     page.set_viewport_size({"width": 1280, "height": 900})
