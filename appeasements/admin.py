@@ -10,6 +10,8 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.html import format_html
 
 from appeasements import approvals, services
 from appeasements.models import (
@@ -88,7 +90,9 @@ ORDER_ID_SHAPE = re.compile(r"^\d{4}-\d{4}-\d{5}$")
 @admin.register(Appeasement)
 class AppeasementAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmin):
     fsm_fields = ["state"]
-    list_display = ("appeasement_id", "state", "reason", "agent", "order", "amount", "type", "created_at")
+    # The key columns fit 1280 px (docs/admin.md): the appeasement is its id over its day and what it is for.
+    list_display = ("appeasement", "state", "reason", "order", "amount", "agent")
+    list_display_links = ("appeasement",)
     list_filter = ("state", "reason", "type", "origin", "created_at")
     list_select_related = ("reason", "agent", "order")
     search_fields = ("=appeasement_id", "=order__order_id", "=profile_id", "=agent__username")
@@ -136,6 +140,15 @@ class AppeasementAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdm
             .annotate(_amount=Coalesce(Subquery(_refund_total), Value(Decimal("0.00")), output_field=_MONEY))
         )
 
+    @admin.display(description="Appeasement", ordering="appeasement_id")
+    def appeasement(self, obj):
+        return format_html(
+            '<span class="nowrap">{}</span><br><span class="bo-quiet nowrap">{} · for the {}</span>',
+            obj.appeasement_id,
+            f"{timezone.localtime(obj.created_at):%Y-%m-%d}",
+            obj.get_type_display().lower(),
+        )
+
     @admin.display(description="Amount", ordering="_amount")
     def amount(self, obj) -> Decimal:
         return Decimal(obj._amount).quantize(Decimal("0.01"))  # two places on every database
@@ -175,7 +188,7 @@ class AppeasementAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdm
     def apply_transition(self, request, obj, transition_name, form_data):
         if transition_name == "submit":
             result = services.appeasement_submit(appeasement_id=obj.appeasement_id, caller=request.user)
-            return f"Appeasement {result.appeasement_id}: {result.state}."
+            return f"Appeasement {result.appeasement_id}: {result.get_state_display().lower()}."
         if transition_name in ("approve", "reject"):
             approvals.appeasement_decide(
                 appeasement=obj,
@@ -183,7 +196,7 @@ class AppeasementAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdm
                 approve=transition_name == "approve",
                 note=form_data.get("note", ""),
             )
-            return f"Appeasement {obj.appeasement_id}: {transition_name}d."
+            return f"Appeasement {obj.appeasement_id}: {'approved' if transition_name == 'approve' else 'rejected'}."
         raise DomainError(f"'{transition_name}' is not available here")  # e.g. request_approval: the service decides
 
 

@@ -576,7 +576,7 @@ def policy_breaches(appeasement: Appeasement, total: Decimal, *, submitter, orde
     allowed = (order.order_total * share).quantize(ledger.CENT)
     if total > allowed:
         percent = f"{(share * 100).normalize():f}%"
-        why.append(f"{total} is over {percent} of the order total ({allowed} {order.currency})")
+        why.append(f"{total} {order.currency} is over {percent} of the order total ({allowed} {order.currency})")
     breach = limit_breach(order=order, employee=submitter, amount=total)
     if breach is not None:
         why.append(breach.message)

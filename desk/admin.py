@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from unfold.decorators import action
 
 from appeasements.models import Appeasement, AppeasementState
@@ -164,10 +165,11 @@ class DeskOrderAdmin(OrderAdmin):
         ShipmentInline,
     ]
 
-    actions_detail = ["open_issue", "start_appeasement"]
+    actions_detail = ["open_issue", "start_appeasement", "record_refund"]
 
     def get_urls(self):
         return [
+            path("find/", self.admin_site.admin_view(self.find_view), name="orders_order_find"),
             path("<path:object_id>/refund/", self.admin_site.admin_view(self.refund_view), name="orders_order_refund"),
             path(
                 "<path:object_id>/appeasement/",
@@ -188,6 +190,30 @@ class DeskOrderAdmin(OrderAdmin):
         order = object_or_404(Order.objects.all(), object_id)
         return redirect("admin:orders_order_appeasement", order.pk)
 
+    @action(description="Record a refund", url_path="record-refund", icon="payments")
+    def record_refund(self, request, object_id):
+        order = object_or_404(Order.objects.all(), object_id)
+        return redirect("admin:orders_order_refund", order.pk)
+
+    def find_view(self, request):
+        """The index's search box: an order id, an issue id, a customer's e-mail or phone. One match opens it (the
+        order's page, the issue's workspace); none or several show the list the same search gives. Each search is
+        the list's own (``get_search_results``: one index per term), read for two rows at most."""
+        term = request.GET.get("q", "").strip()
+        issues = self.admin_site._registry[OrderIssue]
+        target = issues if term.lower().startswith("issue_") else self
+        if not target.has_view_permission(request):
+            raise PermissionDenied
+        opts = target.model._meta
+        changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        if not term:
+            return redirect(changelist)
+        found, _duplicates = target.get_search_results(request, target.model.objects.all(), term)
+        pks = list(found.order_by().values_list("pk", flat=True).distinct()[:2])
+        if len(pks) == 1:
+            return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", pks[0])
+        return redirect(f"{changelist}?{urlencode({'q': term})}")
+
     def appeasement_view(self, request, object_id):
         """Start an appeasement on the order (``?issue=<pk>``: for one of its issues), through
         ``appeasements.services.appeasement_create``: within policy it is submitted, over it a manager decides."""
@@ -203,7 +229,7 @@ class DeskOrderAdmin(OrderAdmin):
             else reverse("admin:orders_order_change", args=[order.pk])
         )
         initiation = appeasement_initiation(order)
-        form = AppeasementForm(request.POST or None, initiation=initiation)
+        form = AppeasementForm(request.POST or None, initiation=initiation, issue=issue)
         if request.method == "POST" and form.is_valid():
 
             def write():
@@ -331,9 +357,8 @@ class DeskOrderIssueAdmin(OrderIssueAdmin):
         with reads_from_replica():  # aggregates only: a little replica lag is fine
             data = dashboard.dashboard_data(rng)
         metrics = data["metrics"]
-        context = {
+        context = {  # no "opts": the page belongs to no model, its header reads "Home › Managers' dashboard"
             **self.admin_site.each_context(request),
-            "opts": self.model._meta,
             "title": "Managers' dashboard",
             "data": data,
             "metrics": metrics,

@@ -1,6 +1,8 @@
 """Start an appeasement (goodwill credit) from the order or the issue page: the admin's form for
 ``appeasements.services.appeasement_create`` (docs/admin.md). Over the policy it waits for a manager (the service
-decides and opens the request); within it, it is submitted at once. One write path with the ccagent API."""
+decides and opens the request); within it, it is submitted at once. One write path with the ccagent API.
+
+The usual reason and payment come ticked, and the note is optional: the amount and Enter start it."""
 
 from __future__ import annotations
 
@@ -12,7 +14,20 @@ from appeasements.models import AppeasementReason, AppeasementType, RefundType
 from appeasements.selectors import Initiation
 from appeasements.services import AppeasementInput, RefundInput
 from config.admin_mixins import OnceForm
+from issues.models import IssueType, OrderIssue
 from orders.ledger import CENT
+
+# What the form ticks for the agent: the managed codes the appeasements app seeds (its migration 0002). A code that
+# is missing or inactive is simply not ticked.
+GOODWILL = "goodwill"
+STORE_CREDIT = "storeCredit"
+REASON_FOR_ISSUE_TYPE = {
+    IssueType.WRONG_ITEM: "incorrectItem",
+    IssueType.MISSING_ITEM: "itemMissing",
+    IssueType.DAMAGED_ITEM: "itemArrivedDamaged",
+    IssueType.QUALITY: "poorQuality",
+    IssueType.LATE_DELIVERY: "lateDelivery",
+}
 
 
 class DescribedChoiceField(forms.ModelChoiceField):
@@ -32,13 +47,28 @@ class AppeasementForm(OnceForm):
     )  # fmt: skip
     payment_group = forms.ChoiceField(required=False, label="Payment", help_text="For a refund to a card or wallet.")
     type = forms.ChoiceField(choices=AppeasementType.choices, initial=AppeasementType.ORDER, label="For")
-    note = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional: what a manager deciding it, or the next agent, should know.",
+    )
 
-    def __init__(self, *args, initiation: Initiation, **kwargs):
+    def __init__(self, *args, initiation: Initiation, issue: OrderIssue | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.order = initiation.order
         groups = list(dict.fromkeys(p.payment_group_id for p in initiation.payments))
         self.fields["payment_group"].choices = [("", "—"), *((g, g) for g in groups)]
+        self._preselect(issue)
+
+    def _preselect(self, issue: OrderIssue | None) -> None:
+        """The usual choices, ticked and shown (the agent changes them if they do not fit): the reason the issue's
+        type names (a damaged item: "Item arrived damaged"), else a goodwill gesture; paid as store credit."""
+        wanted = REASON_FOR_ISSUE_TYPE.get(issue.issue_type, GOODWILL) if issue is not None else GOODWILL
+        reasons = dict(self.fields["reason"].queryset.filter(code__in={wanted, GOODWILL}).values_list("code", "pk"))
+        self.fields["reason"].initial = reasons.get(wanted, reasons.get(GOODWILL))
+        credit = self.fields["refund_type"].queryset.filter(code=STORE_CREDIT).values_list("pk", flat=True).first()
+        self.fields["refund_type"].initial = credit
 
     def clean(self):
         data = super().clean()

@@ -25,7 +25,7 @@ from config.people import is_manager
 from desk.sidebar import badge_text, bounded_count
 from issues import sla
 from issues.models import ApprovalRequest, ApprovalState, IssuePriority, IssueStatus, IssueType, OrderIssue
-from issues.selectors import follow_up_due_q, issue_metrics
+from issues.selectors import approvals_with_order, follow_up_due_q, issue_metrics
 from orders.models import Refund, RefundCause, RefundSource, RefundStatus
 
 MAX_DAYS = 366  # the longest range, in days (both ends included)
@@ -36,9 +36,14 @@ EARLIEST = date(2000, 1, 1)  # the first day the form accepts; the last is a yea
 # --------------------------------------------------------------------------- the index's daily panel
 
 
+WAITING_ON_INDEX = 5  # the requests a manager's index lists, longest waiting first; the inbox has the rest
+
+
 def daily_panel(user, now: datetime | None = None) -> dict[str, Any]:
-    """Counts behind the index's one-click links: two queries. Each counts up to ``BADGE_CAP`` rows and reads
-    "99+" beyond (a desk with 750,000 open issues counted them all on every visit of the index: 300 ms)."""
+    """Counts behind the index's one-click links, and for a manager the requests waiting longest, each with
+    its Approve and Reject (one click to the decision form): two queries, three for a manager. Each count stops at
+    ``BADGE_CAP`` rows and reads "99+" beyond (a desk with 750,000 open issues counted them all on every visit of
+    the index: 300 ms)."""
     now = now or timezone.now()
     today_end = timezone.make_aware(datetime.combine(timezone.localdate(now) + timedelta(days=1), time.min))
     open_issues = OrderIssue.objects.exclude(status__in=sla.DONE)
@@ -59,7 +64,14 @@ def daily_panel(user, now: datetime | None = None) -> dict[str, Any]:
     counts = {name: badge_text(n) for name, n in row.items()}
     manager = is_manager(user) or user.is_superuser
     pending = ApprovalRequest.objects.filter(state=ApprovalState.PENDING).count() if manager else None
-    return {**counts, "pending_approvals": pending, "is_manager": manager}
+    waiting = []
+    if manager and pending:
+        rows = ApprovalRequest.objects.filter(state=ApprovalState.PENDING).select_related("requested_by")
+        waiting = list(approvals_with_order(rows).order_by("created_at", "id")[:WAITING_ON_INDEX])
+        for approval in waiting:  # four eyes: nobody decides what they asked for or made
+            approval.decidable = user.pk not in approval.involved_pks()
+            approval.age = sla.describe(now - approval.created_at, done=False, waiting=False).replace(" left", "")
+    return {**counts, "pending_approvals": pending, "waiting": waiting, "is_manager": manager}
 
 
 # --------------------------------------------------------------------------- the dashboard

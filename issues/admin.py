@@ -10,9 +10,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Case, CharField, F, IntegerField, OuterRef, Subquery, Value, When
-from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce
+from django.db.models import Case, IntegerField, Value, When
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -46,7 +44,7 @@ from issues.models import (
     Notification,
     OrderIssue,
 )
-from issues.selectors import follow_up_due_q, issue_page
+from issues.selectors import approvals_with_order, follow_up_due_q, issue_page
 from orders import ledger
 from orders.admin import refund_limit_context, refund_outcome
 from orders.models import Order, OrderItem, Refund, RefundCause, RefundSource
@@ -290,6 +288,9 @@ class IssueForm(forms.ModelForm):
 
 # Who opened the issue and when it moved: read-only, at the foot of the issue page.
 STAMPS = ("created_by", "created_at", "updated_at", "resolved_at", "closed_at", "reopen_count", "revision")
+
+# The note box beside the workflow's steps on the issue page: a step pressed with it filled in is taken at once.
+STEP_NOTE = "_step_note"
 
 UPDATABLE = (
     "priority",
@@ -571,7 +572,35 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
     def response_change(self, request, obj):
         if getattr(request, "_service_error", None):
             return redirect(request.path)
+        if (done := self._step_with_note(request, obj)) is not None:
+            return done
         return super().response_change(request, obj)
+
+    def _step_with_note(self, request, obj):
+        """A workflow step pressed with the note box beside the steps filled in (``_step_note``) is taken at once,
+        the note going with it, when the note is all the step's short form asks for; otherwise (no note, or a
+        note the form refuses) the step opens its form as before. None: not such a step. A note written there
+        and sent without a step (Save, Enter) is added to the timeline: nothing typed is lost."""
+        name = request.POST.get(self.fsm_post_param)
+        note = request.POST.get(STEP_NOTE, "").strip()
+        if not note:
+            return None
+        if not name:
+            try:
+                services.issue_note_add(issue=obj, actor=request.user, body=note, channel=NoteChannel.ADMIN)
+            except DomainError as err:
+                self.message_user(request, f"Note not added: {_error_text(err)}", messages.ERROR)
+            return None
+        transition = self._get_fsm_transition_by_name(obj=obj, transition_name=name)
+        form_class = self.get_fsm_transition_form(transition)
+        form = form_class(data={"notes": note}) if form_class is not None else None
+        if form is not None and (set(form.fields) != {"notes"} or not form.is_valid()):
+            return None
+        if not transition.has_perm(obj, user=request.user):
+            self.message_user(request, f"{self.get_fsm_label(transition)}: you may not take this step.", messages.ERROR)
+        else:
+            self._apply_fsm_transition(obj=obj, transition_name=name, request=request, kwargs={"notes": note})
+        return redirect(request.path)
 
     def response_add(self, request, obj, post_url_continue=None):
         if getattr(request, "_service_error", None):
@@ -640,6 +669,9 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
             "pending_kinds": {approval.kind for approval in pending},
             "next_step": NEXT_STEP.get(obj.status, "") if obj is not None else "",
             "show_delete": False,
+            # the submit bar keeps Save: the workflow's steps are the buttons on top, a note has its own button
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
             "timeline": page.timeline if page else [],
             "sla_clock": self.sla_clock(obj) if obj is not None else "",
         }
@@ -746,20 +778,8 @@ class ApprovalRequestAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistor
     actions_row = ["approve_from_list", "reject_from_list"]
 
     def get_queryset(self, request):
-        """The order each request is about (its payload's, else its issue's) and that order's customer: a subquery
-        per shown row, not a read per row."""
-        order_ref = Coalesce(KT("payload__order_id"), F("issue__order__order_id"), output_field=CharField())
-        orders = Order.objects.filter(order_id=OuterRef("order_ref"))
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(order_ref=order_ref)
-            .annotate(
-                customer_first=Subquery(orders.values("customer_first_name")[:1]),
-                customer_last=Subquery(orders.values("customer_last_name")[:1]),
-                customer_email=Subquery(orders.values("customer_email")[:1]),
-            )
-        )
+        """The order each request is about and that order's customer (``approvals_with_order``)."""
+        return approvals_with_order(super().get_queryset(request))
 
     @admin.display(description="Request", ordering="approval_id")
     def asked(self, obj):  # not "request": django-unfold keeps the request on the admin as self.request
@@ -782,8 +802,7 @@ class ApprovalRequestAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistor
 
     @admin.display(description="Amount")
     def amount(self, obj) -> str:
-        amount = (obj.payload or {}).get("amount")
-        return f"{amount} {(obj.payload or {}).get('currency', '')}".strip() if amount else "—"
+        return obj.asked_amount() or "—"
 
     @admin.display(description="Reason")
     def reason_text(self, obj) -> str:

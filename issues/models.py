@@ -354,6 +354,11 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.approval_id} {self.kind} {self.target_id} ({self.state})"
 
+    def asked_amount(self) -> str:
+        """The money it asks for, with its currency ("30.00 USD"); "" when it asks for none."""
+        amount = (self.payload or {}).get("amount")
+        return f"{amount} {(self.payload or {}).get('currency', '')}".strip() if amount else ""
+
     def involved_pks(self) -> set[int]:
         """Who may never decide this request: its requester and whoever made what it is about."""
         return {self.requested_by_id, *self.involved}

@@ -7,14 +7,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import CharField, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.history import changed_via, created_via
 from config.history import who as by
 from issues import metrics, sla
 from issues.models import ApprovalRequest, ApprovalState, IssueNote, OrderIssue
-from orders.models import OrderItem, Refund, RefundCause, RefundStatus
+from orders.models import Order, OrderItem, Refund, RefundCause, RefundStatus
+
+
+def approvals_with_order(queryset: QuerySet[ApprovalRequest]) -> QuerySet[ApprovalRequest]:
+    """Each request with the order it is about (``order_ref``: its payload's, else its issue's) and that order's
+    customer (``customer_first``, ``customer_last``, ``customer_email``): a subquery per row, not a read per row.
+    The managers' inbox and the index's requests waiting read them."""
+    order_ref = Coalesce(KT("payload__order_id"), F("issue__order__order_id"), output_field=CharField())
+    orders = Order.objects.filter(order_id=OuterRef("order_ref"))
+    return queryset.annotate(order_ref=order_ref).annotate(
+        customer_first=Subquery(orders.values("customer_first_name")[:1]),
+        customer_last=Subquery(orders.values("customer_last_name")[:1]),
+        customer_email=Subquery(orders.values("customer_email")[:1]),
+    )
 
 
 def affected_items() -> Prefetch:

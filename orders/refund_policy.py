@@ -37,8 +37,10 @@ class LimitBreach:
 
     @property
     def message(self) -> str:
-        used = f" with {self.used} already refunded by {self.employee} on this order" if self.used else ""
-        return f"{self.amount} {self.currency}{used} is over {self.employee}'s refund limit of {self.limit}"
+        """In words, every amount with its currency (it reaches e-mails and the approval's reason)."""
+        currency = self.currency
+        used = f" with {self.used} {currency} already refunded by {self.employee} on this order" if self.used else ""
+        return f"{self.amount} {currency}{used} is over {self.employee}'s refund limit of {self.limit} {currency}"
 
     def payload(self) -> dict[str, str]:
         return {"limit": str(self.limit), "used": str(self.used)}

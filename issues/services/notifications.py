@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from config.history import save_with_history
-from config.people import managers
+from config.people import acting_label, managers
 from config.tasks import enqueue_after_commit
 from issues.models import (
     ApprovalRequest,
@@ -101,6 +101,13 @@ def deliver_notifications(notification_ids: list[int]) -> int:
 
 
 # --------------------------------------------------------------------------- what an issue's change tells
+# Messages are read by people (e-mail, the admin): choices by their labels ("In progress", "Damaged item"), never
+# the API's values, and every amount with its currency (tests/issues/test_notification_emails.py).
+
+
+def issue_facts(issue: OrderIssue) -> str:
+    """ "Damaged item, In progress, High priority": what the issue is and where it stands, in labels."""
+    return f"{issue.get_issue_type_display()}, {issue.get_status_display()}, {issue.get_priority_display()} priority"
 
 
 def issue_assigned_notify(*, issue: OrderIssue, actor) -> None:
@@ -109,7 +116,10 @@ def issue_assigned_notify(*, issue: OrderIssue, actor) -> None:
         kind=NotificationKind.ASSIGNED,
         issue=issue,
         exclude=actor,
-        message=f"Issue {issue.issue_id} on order {issue.order.order_id} was assigned to you: {issue.title}",
+        message=(
+            f"Issue {issue.issue_id} on order {issue.order.order_id} was assigned to you: {issue.title} "
+            f"({issue_facts(issue)})"
+        ),
     )
 
 
@@ -119,7 +129,10 @@ def issue_critical_notify(*, issue: OrderIssue, actor) -> None:
         kind=NotificationKind.CRITICAL_ISSUE,
         issue=issue,
         exclude=actor,
-        message=f"Issue {issue.issue_id} on order {issue.order.order_id} is now CRITICAL: {issue.title}",
+        message=(
+            f"Issue {issue.issue_id} on order {issue.order.order_id} is now {issue.get_priority_display()} "
+            f"priority: {issue.title} ({issue_facts(issue)})"
+        ),
     )
 
 
@@ -130,7 +143,10 @@ def issue_outcome_notify(*, issue: OrderIssue, actor) -> None:
         kind=NotificationKind.ISSUE_RESOLVED if resolved else NotificationKind.ISSUE_CLOSED,
         issue=issue,
         exclude=actor,
-        message=f"Issue {issue.issue_id} on order {issue.order.order_id} was {issue.status} by {actor.username}",
+        message=(
+            f"{acting_label(actor)} moved issue {issue.issue_id} on order {issue.order.order_id} to "
+            f"{issue.get_status_display()}: {issue.title}"
+        ),
     )
 
 
@@ -161,7 +177,10 @@ def follow_up_reminders_send(*, now: datetime | None = None) -> int:
                     kind=NotificationKind.FOLLOW_UP_DUE,
                     issue=issue,
                     follow_up_for=issue.follow_up_date,
-                    message=f"Follow-up due for issue {issue.issue_id} on order {issue.order.order_id}: {issue.title}",
+                    message=(
+                        f"Follow-up due for issue {issue.issue_id} on order {issue.order.order_id}: {issue.title} "
+                        f"({issue_facts(issue)})"
+                    ),
                 )
         except IntegrityError:  # another run sent it a moment ago
             continue

@@ -225,7 +225,10 @@ def _decision_tell(approval: ApprovalRequest, *, issue: OrderIssue | None, actor
         issue=issue,
         approval=approval,
         exclude=actor,
-        message=f"Your {approval.kind} request {approval.approval_id} was {approval.state} by {actor.username}: {note}",
+        message=(
+            f"Your request {approval.approval_id} ({approval.get_kind_display()}) was "
+            f"{approval.get_state_display().lower()} by {actor.username}: {note}"
+        ),
     )
 
 

@@ -98,7 +98,7 @@ def pages(order, issue) -> dict[str, str]:
 # (desk.sidebar.sidebar_facts).
 SIDEBAR = 1
 PINNED = {
-    "index": 7 + SIDEBAR,
+    "index": 7 + SIDEBAR + 1,  # + a manager's requests waiting longest, with their order and customer (one query)
     "order search by email": 6 + SIDEBAR,
     "order page": 13
     + SIDEBAR,  # + whether anything shipped (the Cancel button's condition: a shipped order is returned)

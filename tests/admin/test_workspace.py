@@ -1,6 +1,7 @@
 """The agent's workspace on django-unfold (issue 23): the product's face, the sidebar's counts, the issue page with
 its order and timeline, plain words, the managers' inbox, and starting work from where the agent stands."""
 
+import html
 import re
 from decimal import Decimal
 
@@ -165,6 +166,58 @@ def test_the_issue_page_shows_labels_not_raw_values(agent):
     assert not RAW_VALUE.search(visible), RAW_VALUE.search(visible)
 
 
+def test_the_issue_pages_submit_bar_keeps_save_only_and_the_steps_stay_on_top(agent):
+    issue = issue_factory(order_with_items(), assigned_to=agent)
+    client = logged_in(agent)
+    body = client.get(issue_url(issue)).content.decode()
+    assert 'name="_save"' in body
+    assert "Save and add another" not in body
+    assert 'name="_addanother"' not in body
+    assert "Save and continue editing" not in body
+    # the workflow's steps are still buttons of the form, after the hidden default that Enter in a field presses
+    head = body[body.index('id="default-submit"') : body.index('id="timeline"')]
+    assert 'name="_fsm_transition_to"' in head
+    assert 'value="investigate"' in head
+    response = client.post(issue_url(issue), {**issue_form(issue), "_fsm_transition_to": "investigate"})
+    assert response["Location"] == transition_url(issue, "investigate")
+
+
+def issue_form(issue) -> dict:
+    """The issue page's form as the browser sends it, unchanged (without the note box)."""
+    return {
+        "priority": issue.priority,
+        "assigned_to": issue.assigned_to_id or "",
+        "resolution_description": "",
+        "customer_satisfied": "unknown",
+        "follow_up_date_0": "",
+        "follow_up_date_1": "",
+        "notes": "",
+        "notes-TOTAL_FORMS": "0",  # the note box left out
+        "notes-INITIAL_FORMS": "0",
+        "notes-MIN_NUM_FORMS": "0",
+        "notes-MAX_NUM_FORMS": "1000",
+        "appeasements-TOTAL_FORMS": "0",
+        "appeasements-INITIAL_FORMS": "0",
+        "appeasements-MIN_NUM_FORMS": "0",
+        "appeasements-MAX_NUM_FORMS": "0",
+    }
+
+
+def header_title(body: str) -> str:
+    """The crumbs in the page's header, as text: "Home › Managers' dashboard"."""
+    h1 = re.search(r"<h1[^>]*>(.*?)</h1>", body, re.S).group(1)
+    h1 = re.sub(r"<span[^>]*material-symbols[^>]*>\s*chevron_right\s*</span>", " › ", h1)
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", h1).split()))
+
+
+def test_the_dashboards_header_reads_plainly_and_an_issue_keeps_its_ids_spelling(manager, agent):
+    body = logged_in(manager).get(reverse("admin:issues_dashboard")).content.decode()
+    assert header_title(body) == "Home › Managers' dashboard"
+    issue = issue_factory(order_with_items(), assigned_to=agent)
+    body = logged_in(agent).get(issue_url(issue)).content.decode()
+    assert header_title(body) == f"Issues › Order issues › {issue.issue_id}"  # not "Issue_…"
+
+
 # --------------------------------------------------------------------------- the managers' inbox
 
 
@@ -269,13 +322,19 @@ def test_an_appeasement_starts_from_the_issue_and_goes_to_a_manager_over_policy(
     assert appeasement.state == state
 
 
+def goodwill_form(client, order, reason, credit) -> tuple[str, dict]:
+    """The order's goodwill form, read once for its one-time key: its URL and what it sends without the money."""
+    url = reverse("admin:orders_order_appeasement", args=[order.pk])
+    key = re.search(r'name="form_key" value="([0-9a-f]+)"', client.get(url).content.decode()).group(1)
+    return url, {"form_key": key, "reason": reason.pk, "refund_type": credit.pk, "type": "order"}
+
+
 def test_the_appeasement_form_wants_one_of_amount_or_percentage(agent, appeasement_codes):
     reason, credit = appeasement_codes
     order = order_with_items(items=2, unit_price=Decimal("50.00"), status="completed")
     client = logged_in(agent)
-    url = reverse("admin:orders_order_appeasement", args=[order.pk])
-    key = re.search(r'name="form_key" value="([0-9a-f]+)"', client.get(url).content.decode()).group(1)
-    data = {"form_key": key, "reason": reason.pk, "refund_type": credit.pk, "type": "order", "note": "x"}
+    url, data = goodwill_form(client, order, reason, credit)
+    data["note"] = "x"
     page = client.post(url, data)
     assert page.status_code == 200
     assert "one of them" in page.content.decode()

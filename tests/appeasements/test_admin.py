@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
@@ -53,7 +54,7 @@ def test_changelist_with_filters_and_a_fixed_query_count(cc, agent, manager, dja
         make(cc, agent)
     with django_assert_num_queries(6 + 1):  # + the sidebar's badges (desk.sidebar.sidebar_facts)
         response = client.get(url)
-    assert response.content.count(b'class="field-appeasement_id ') == 30  # django-unfold's cell: its classes follow
+    assert response.content.count(b'class="field-appeasement ') == 30  # django-unfold's cell: its classes follow
     for query in ("state__exact=INCOMPLETE", "type__exact=order", "reason__id__exact=1", "q=emp_cs_001", "o=6"):
         assert client.get(f"{url}?{query}").status_code == 200, query
 
@@ -78,8 +79,13 @@ def test_submit_button_goes_through_the_service(cc, agent, manager):
     assert response.status_code == 302
     appeasement.refresh_from_db()
     assert appeasement.state == AppeasementState.SUBMITTED
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert said == [f"Appeasement {appeasement.appeasement_id}: submitted."]  # its state's label, not SUBMITTED
     assert Refund.objects.filter(cause_id=appeasement.appeasement_id).count() == 1
     assert appeasement.history.latest().history_user == manager
+
+
+DONE = {"approve": "approved", "reject": "rejected"}
 
 
 def test_approve_and_reject_buttons_use_the_approval_queue(cc, agent, manager, other_manager):
@@ -97,6 +103,8 @@ def test_approve_and_reject_buttons_use_the_approval_queue(cc, agent, manager, o
         )
         response = client.post(url, {"note": f"{verb} it"})
         assert response.status_code == 302, response.content
+        said = [str(m) for m in get_messages(response.wsgi_request)][-1]
+        assert said == f"Appeasement {appeasement.appeasement_id}: {DONE[verb]}."  # "rejected", not "rejectd"
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.state == AppeasementState.SUBMITTED

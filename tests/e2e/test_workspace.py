@@ -1,9 +1,8 @@
 """The agent's workspace in a real browser (issue 23): every page an agent or a manager uses fits a 390 px phone and
 a 1280 px screen, shows labels and not raw choice values, and each daily task starts from the index. Screenshots
-go to test-results/e2e/<test>/; the README's daily-flow pictures are taken from these (docs/screenshots/)."""
+go to test-results/e2e/<test>/; the README's daily-flow pictures are taken from these and copied to
+test-results/screenshots/, and over docs/screenshots/ only with UPDATE_SCREENSHOTS=1 (tests/e2e/screenshots.py)."""
 
-import re
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,36 +13,24 @@ from django.urls import reverse
 from appeasements.models import Appeasement, AppeasementReason, RefundType
 from config.permissions import sync_groups
 from issues.models import ApprovalRequest, OrderIssue
+from tests.e2e.screenshots import publish
 from tests.e2e.test_daily_flow import log_in
 from tests.factories import employee, issue_factory, order_with_items
+from tests.plain_words import raw_choice_values, raw_values_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 WIDTHS = (390, 1280)
-PICTURES = {
+PICTURES = {  # the README's and docs/admin.md's pictures
     "01-index-1280": "index.png",
+    "03-order-1280": "order.png",
     "04-issue-workspace-1280": "workspace.png",
     "04-issue-workspace-390": "workspace-phone.png",
     "07-appeasement-form-1280": "appeasement.png",
+    "09b-manager-index-1280": "manager-index.png",
     "10-inbox-1280": "inbox.png",
     "13-dashboard-1280": "dashboard.png",
 }
-
-
-def raw_choice_values() -> set[str]:
-    """Every choice value of the project's models that is not a plain word (in_progress, store_credit,
-    PENDING_APPROVAL), and every managed code in camelCase (incorrectItem, storeCredit)."""
-    values = set()
-    for app in ("orders", "issues", "appeasements", "returns"):
-        for model in django_apps.get_app_config(app).get_models():
-            for field in model._meta.get_fields():
-                for value, _label in getattr(field, "flatchoices", None) or []:
-                    if isinstance(value, str) and (re.search(r"_|[a-z][A-Z]", value) or value.isupper()):
-                        values.add(value)
-    values |= set(AppeasementReason.objects.values_list("code", flat=True))
-    values |= set(RefundType.objects.values_list("code", flat=True))
-    return {v for v in values if re.search(r"_|[a-z][A-Z]", v) or (v.isupper() and len(v) > 3)}
 
 
 def visible_text(page) -> str:
@@ -61,8 +48,7 @@ def check_page(page, shots, name: str, raw: set[str]) -> None:
         scroll = page.evaluate("document.documentElement.scrollWidth")
         assert scroll <= width, f"{name}: {scroll} px wide at {width}"
         shots(page, f"{name}-{width}")
-    text = visible_text(page)
-    found = sorted(v for v in raw if re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", text))
+    found = raw_values_in(visible_text(page), raw)
     assert not found, f"{name} shows raw values {found}"
 
 
@@ -85,13 +71,11 @@ def test_the_workspace_fits_every_screen_and_speaks_plainly(live_server, page, s
     assert {"in_progress", "store_credit", "damaged_item"} <= raw
     base = live_server.url
 
-    # the agent: index -> the order (search) -> its issue
+    # the agent: index -> the order (search: its one match) -> its issue
     log_in(page, base, agent.username)
     check_page(page, shots, "01-index", raw)
     page.fill("#order-q", "dana.lee@example.com")
-    page.click("#order-search [type=submit]")
-    check_page(page, shots, "02-order-search", raw)
-    page.click(f"text={order.order_id}")
+    page.press("#order-q", "Enter")  # the one match opens
     page.wait_for_selector("text=Open an issue")
     check_page(page, shots, "03-order", raw)
     page.goto(f"{base}{reverse('admin:issues_orderissue_change', args=[issue.pk])}")
@@ -142,6 +126,8 @@ def test_the_workspace_fits_every_screen_and_speaks_plainly(live_server, page, s
 
     # the manager: the inbox (sidebar count), approve from the row with a note
     log_in(page, base, manager.username)
+    page.wait_for_selector("#waiting")  # the index lists the requests waiting longest
+    check_page(page, shots, "09b-manager-index", raw)
     page.goto(f"{base}{reverse('admin:issues_approvalrequest_changelist')}?state__exact=pending")
     check_page(page, shots, "10-inbox", raw)
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -163,7 +149,5 @@ def test_the_workspace_fits_every_screen_and_speaks_plainly(live_server, page, s
     assert links > 0  # the bars open the lists they count
     check_page(page, shots, "13-dashboard", raw)
 
-    if DOCS.is_dir():  # the README's daily-flow pictures (docs/screenshots/)
-        folder = Path(shots(page, "13-dashboard-1280")).parent
-        for name, picture in PICTURES.items():
-            shutil.copy(folder / f"{name}.png", DOCS / picture)
+    folder = Path(shots(page, "13-dashboard-1280")).parent
+    publish({folder / f"{name}.png": picture for name, picture in PICTURES.items()})

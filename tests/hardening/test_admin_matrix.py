@@ -345,6 +345,8 @@ EXPECTED: dict[str, dict[str, dict]] = {
         "appeasement": row(AGENTS),  # the goodwill form (appeasements.services.appeasement_create)
         "open_issue": moves(),  # to the issue form, the order filled in
         "start_appeasement": moves(),  # to the goodwill form
+        "record_refund": moves(),  # to the refund form
+        "find": moves(),  # the index's search: to the one order (or issue) it finds, else to the list
         **{f"transition:{t}": row(MANAGER) for t in ("accept", "start", "complete", "cancel")},
         # returns move the order through returns.services, never a button
         "transition:return_partially": row(NOBODY, manager="back"),
@@ -530,8 +532,10 @@ def request_for(world, label: str, page: str) -> tuple[str, str, dict | None]:
         return "post", _url(label, "change", pk), {**data, "_fsm_transition_to": name}
     if page == "issues_dashboard":
         return "get", reverse("admin:issues_dashboard"), None
-    if page in ("refund", "password_change", "appeasement", "open_issue", "start_appeasement"):
+    if page in ("refund", "password_change", "appeasement", "open_issue", "start_appeasement", "record_refund"):
         return "get", _url(label, page, pk), None
+    if page == "find":
+        return "get", _url(label, page) + f"?q={obj.order_id}", None
     if page in ("approve_from_list", "reject_from_list"):
         return "get", _url(label, page, pk), None
     if page == "record":

@@ -237,11 +237,14 @@ def _order_appeasement(p):
 @drives(
     "orders.Order url:orders_order_open_issue",
     "orders.Order url:orders_order_start_appeasement",
+    "orders.Order url:orders_order_record_refund",
+    "orders.Order url:orders_order_find",
     "issues.ApprovalRequest url:issues_approvalrequest_approve_from_list",
     "issues.ApprovalRequest url:issues_approvalrequest_reject_from_list",
 )
 def _buttons_that_open_a_form(p):
-    """django-unfold's detail and row actions that only open a form (the form writes, and is driven itself)."""
+    """django-unfold's detail and row actions that only open a form (the form writes, and is driven itself), and
+    the index's search, which only opens what it finds."""
     order = order_with_items()
     issue = issue_factory(order, assigned_to=p["agent"])
     approval = ApprovalRequest.objects.create(
@@ -252,6 +255,8 @@ def _buttons_that_open_a_form(p):
     return [
         NoWrite(lambda: manager.get(reverse("admin:orders_order_open_issue", args=[order.pk]))),
         NoWrite(lambda: manager.get(reverse("admin:orders_order_start_appeasement", args=[order.pk]))),
+        NoWrite(lambda: manager.get(reverse("admin:orders_order_record_refund", args=[order.pk]))),
+        NoWrite(lambda: manager.get(reverse("admin:orders_order_find"), {"q": order.order_id})),
         NoWrite(lambda: manager.get(reverse("admin:issues_approvalrequest_approve_from_list", args=[approval.pk]))),
         NoWrite(lambda: manager.get(reverse("admin:issues_approvalrequest_reject_from_list", args=[approval.pk]))),
     ]

@@ -52,8 +52,8 @@ def test_splitting_a_refund_does_not_get_around_the_limit(api, agent, order):
     assert second.json()["message"].startswith("Refund of 6.00 USD requested (over the limit)")
     approval = ApprovalRequest.objects.get(approval_id=second.json()["approval_request_id"])
     assert approval.reason == (
-        "Over the refund limit: 6.00 USD with 6.00 already refunded by emp_cs_001 on this order is over "
-        "emp_cs_001's refund limit of 10.00"
+        "Over the refund limit: 6.00 USD with 6.00 USD already refunded by emp_cs_001 on this order is over "
+        "emp_cs_001's refund limit of 10.00 USD"
     )
     assert (approval.payload["limit"], approval.payload["used"]) == ("10.00", "6.00")
     assert own(order, agent) == [D("6.00")]
@@ -143,7 +143,7 @@ def test_the_ledger_itself_refuses_an_employees_refund_over_their_limit(agent, o
     from orders.errors import RefundProcessingError
 
     RefundLimit.objects.create(employee=agent, limit=D("5.00"))
-    with pytest.raises(RefundProcessingError, match="refund limit of 5.00: a manager must approve it"):
+    with pytest.raises(RefundProcessingError, match="refund limit of 5.00 USD: a manager must approve it"):
         refund_record(order=order, actor=agent, amount=D("6.00"), source="merchant")
     assert not Refund.objects.exists()
 
