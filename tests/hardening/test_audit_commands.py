@@ -44,6 +44,8 @@ DRIVEN = {
     "webhooks_prune",
     "send_pending_notifications",
     "scheduler",
+    "release",
+    "wait_for_migrations",
 }
 
 
@@ -127,6 +129,14 @@ def test_scheduler_writes_only_its_own_bookkeeping_when_nothing_is_due():
     assert "stuck_refunds: ran" in run("scheduler", "--once")
     assert SchedulerJob.objects.count() == len(settings.SCHEDULER_JOBS)
     audit.assert_nothing("scheduler --once with nothing to do")
+
+
+def test_the_release_step_and_the_wait_for_it_write_no_tracked_row(settings, tmp_path):
+    settings.STATIC_ROOT = tmp_path / "static"
+    audit = Audit()
+    assert "Released" in run("release")
+    run("wait_for_migrations", "--timeout", "1")
+    audit.assert_nothing("release, wait_for_migrations")
 
 
 def test_seed_demo_writes_history_as_the_demo_employees():
