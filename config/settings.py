@@ -1,5 +1,6 @@
 """Settings, read from the environment. Production-safe by default; `make run` sets DEBUG=1."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -379,6 +380,10 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
 # METRICS_TOKEN is set, then 401 without "Authorization: Bearer <METRICS_TOKEN>". Under gunicorn the worker
 # processes share their counts through PROMETHEUS_MULTIPROC_DIR (config/gunicorn.conf.py sets it).
 METRICS_TOKEN = env("METRICS_TOKEN", "") or ""
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # set for every process (an environment file shared by web, worker, scheduler): prometheus_client writes its
+    # counts there from the first metric on and crashes the process when the folder does not exist yet
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 INSTALLED_APPS += ["django_prometheus"]
 MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLEWARE]
 MIDDLEWARE += ["django_prometheus.middleware.PrometheusAfterMiddleware"]

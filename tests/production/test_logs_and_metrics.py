@@ -174,3 +174,21 @@ def test_a_database_error_in_the_gauges_still_answers_the_request_metrics(client
     body = r.content.decode()
     assert gauge(body, "backoffice_business_metrics_up") == 0
     assert "backoffice_refunds_unsettled" not in body
+
+
+def test_a_process_given_a_metrics_folder_that_does_not_exist_yet_starts(tmp_path):
+    """An environment file shared by every process may name PROMETHEUS_MULTIPROC_DIR before gunicorn made it:
+    the worker or the scheduler starts anyway (prometheus_client crashed at its first metric)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder = tmp_path / "not-yet" / "prom"
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder), "DJANGO_SETTINGS_MODULE": "config.test_settings"}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert folder.is_dir()
