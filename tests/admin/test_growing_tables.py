@@ -96,3 +96,11 @@ def test_a_changelist_never_counts_every_row_of_its_table(manager, rows, model):
     counts = [q for q in sqls if q.startswith("SELECT COUNT(") and table in q]
     assert counts, sqls
     assert all(" LIMIT " in q for q in counts), counts
+
+
+@pytest.mark.parametrize("model", [Order, OrderIssue, Appeasement, Return], ids=lambda m: m._meta.model_name)
+def test_the_desks_big_lists_show_50_rows_and_no_month_list(model):
+    """The month list of a date_hierarchy is a SELECT DISTINCT over every row on each page."""
+    model_admin = admin.site._registry[model]
+    assert model_admin.list_per_page == 50
+    assert not model_admin.date_hierarchy
