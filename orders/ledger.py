@@ -57,7 +57,13 @@ def order_money(order: Order) -> Money:
     with connection.cursor() as cursor:
         cursor.execute(_MONEY_SQL, [order.pk, PaymentStatus.CAPTURED, order.pk, RefundStatus.FAILED])
         paid, refunded = cursor.fetchone()
-    return Money(paid=Decimal(paid).quantize(CENT), refunded=Decimal(refunded).quantize(CENT))
+    return Money(paid=_money(paid), refunded=_money(refunded))
+
+
+def _money(value) -> Decimal:
+    """A sum read by SQL as money: PostgreSQL gives a Decimal; SQLite, which keeps decimals as REAL, may give a
+    float, read by its shortest decimal spelling (as Django's converter does), never by its binary expansion."""
+    return Decimal(str(value) if isinstance(value, float) else value).quantize(CENT)
 
 
 _MONEY_SQL = (

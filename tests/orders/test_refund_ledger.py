@@ -265,3 +265,14 @@ def test_order_money_reads_the_same_sums_as_the_totals_annotation(agent):
     annotated = orders_with_totals().get(pk=order.pk)
     assert order_money(order) == Money(paid=D("17.35"), refunded=D("4.15"))
     assert (annotated.paid_total, annotated.refunded_total) == (D("17.35"), D("4.15"))
+
+
+def test_a_sum_sqlite_reads_as_a_float_is_money_by_its_decimal_spelling():
+    from orders.ledger import _money
+
+    assert _money(0.1 + 0.2) == D("0.30")
+    assert _money(310.07) == D("310.07")
+    assert _money(D("4.15")) == D("4.15")
+    assert _money(0) == D("0.00")
+    # 2.675 as a float is 2.67499999...: its binary expansion would round down, its spelling rounds half to even
+    assert _money(2.675) == D("2.68")
