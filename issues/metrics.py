@@ -19,11 +19,16 @@ flight keeps its rows, even with smaller ids, for the next run).
 
 **SLA.** Whether an issue counts as breached depends on *now*, but monotonically: for an issue not waiting on
 the customer, each clock is either settled (first response given; resolved or closed) or breaches once *now*
-passes its deadline. The rollup's ``sla`` key is ``<settle day>|<first response breached><resolution
-breached>``: the outcome once *now* is past both open deadlines (the settle day is the later deadline's day,
-empty when nothing is open). Issues whose settle day is before today are read from the rollup; the others (a
-deadline today or later, or waiting on the customer) are evaluated live with the same expressions as
-:func:`issues.selectors.issue_metrics_reference`, through partial indexes.
+passes its deadline. The rollup's ``sla`` key is ``<first response>|<resolution>``, each part ``0`` or ``1`` for a
+settled clock (late or not) or, for a running one, the UTC hour of its deadline (``2026-12-07T14``). A read at
+*now* counts a running clock as breached when its hour is before now's hour, as not breached when after; the
+issues with a deadline within now's own hour, and those waiting on the customer (whose resolution deadline moves
+while they wait; no key), are evaluated live with the same expressions as
+:func:`issues.selectors.issue_metrics_reference`, through partial indexes: an hour's issues, not every open one.
+
+So that old days do not keep a row per deadline hour, :func:`compact` folds the hours older than ``FOLD_AFTER``
+into ``1`` (they are past for every *now* after the fold): the rollup holds a few keys per day, and a read for a
+*now* earlier than ``FOLD_AFTER`` ago is computed live instead (:func:`answers`).
 
 **Ranges.** Whole UTC days inside ``[created_after, created_before)`` come from the rollup; the partial days at
 the ends are counted live. Percentiles read two rows each through an index on ``resolved_at - created_at``.
@@ -38,6 +43,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
 ROLLUP = "issues_issuemetricsrollup"
 CUSTOMERS = "issues_issuemetricscustomer"
@@ -52,6 +58,19 @@ INSTALL_SQL = r"""
 CREATE OR REPLACE FUNCTION issue_metrics_day(ts timestamptz) RETURNS date
     LANGUAGE sql IMMUTABLE AS $$ SELECT (ts AT TIME ZONE 'UTC')::date $$;
 
+-- The UTC hour of a running SLA clock's deadline, as an SLA key part: '2026-12-07T14' (sorts as it reads).
+CREATE OR REPLACE FUNCTION issue_metrics_hour(ts timestamptz) RETURNS text
+    LANGUAGE sql STABLE AS $$ SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24') $$;
+
+-- An SLA key with the deadline hours before cutoff (an hour, as above) folded into '1': breached for any now
+-- from then on.
+CREATE OR REPLACE FUNCTION issue_metrics_fold(key text, cutoff text) RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+SELECT CASE WHEN length(a) > 1 AND a < cutoff THEN '1' ELSE a END || '|'
+    || CASE WHEN length(b) > 1 AND b < cutoff THEN '1' ELSE b END
+FROM (SELECT split_part(key, '|', 1) AS a, split_part(key, '|', 2) AS b) k
+$$;
+
 -- The issue's own keys (everything but its items, refunds and customer).
 CREATE OR REPLACE FUNCTION issue_metrics_keys(i issues_orderissue) RETURNS TABLE(metric text, key text)
     LANGUAGE sql STABLE AS $$
@@ -64,14 +83,12 @@ SELECT v.metric, v.key FROM (VALUES
     ('satisfied', CASE WHEN i.customer_satisfied THEN '' END),
     ('resolved', CASE WHEN i.resolved_at IS NOT NULL THEN '' END),
     ('sla', CASE WHEN NOT coalesce(i.sla_paused_since IS NOT NULL AND i.follow_up_date > i.sla_paused_since, false)
-        THEN coalesce(to_char(issue_metrics_day(greatest(
-                CASE WHEN i.first_response_at IS NULL THEN i.first_response_due_at END,
-                CASE WHEN coalesce(i.resolved_at, i.closed_at) IS NULL THEN i.resolution_due_at END)),
-            'YYYY-MM-DD'), '')
-            || '|' || (CASE WHEN i.first_response_at IS NULL THEN i.first_response_due_at IS NOT NULL
-                            ELSE coalesce(i.first_response_at > i.first_response_due_at, false) END)::int
-            || (CASE WHEN coalesce(i.resolved_at, i.closed_at) IS NULL THEN i.resolution_due_at IS NOT NULL
-                     ELSE coalesce(i.resolution_due_at < coalesce(i.resolved_at, i.closed_at), false) END)::int
+        THEN CASE WHEN i.first_response_at IS NULL
+                  THEN coalesce(issue_metrics_hour(i.first_response_due_at), '0')
+                  ELSE coalesce(i.first_response_at > i.first_response_due_at, false)::int::text END
+            || '|' || CASE WHEN coalesce(i.resolved_at, i.closed_at) IS NULL
+                  THEN coalesce(issue_metrics_hour(i.resolution_due_at), '0')
+                  ELSE coalesce(i.resolution_due_at < coalesce(i.resolved_at, i.closed_at), false)::int::text END
     END)
 ) AS v(metric, key) WHERE v.key IS NOT NULL
 $$;
@@ -282,7 +299,7 @@ DROP TRIGGER IF EXISTS issue_metrics_refund ON orders_refund;
 DROP TRIGGER IF EXISTS issue_metrics_order ON orders_order;
 DROP FUNCTION IF EXISTS issue_metrics_issue_insert_trg, issue_metrics_issue_update_trg, issue_metrics_issue_delete_trg,
     issue_metrics_links_trg, issue_metrics_item_trg, issue_metrics_refund_trg, issue_metrics_order_trg,
-    issue_metrics_linked, issue_metrics_keys, issue_metrics_day;
+    issue_metrics_linked, issue_metrics_keys, issue_metrics_day, issue_metrics_hour, issue_metrics_fold;
 DROP INDEX IF EXISTS issue_metrics_fr_open_idx, issue_metrics_res_open_idx, issue_metrics_waiting_idx,
     issue_metrics_duration_idx, issue_metrics_rollup_metric_idx;
 """
@@ -333,22 +350,24 @@ def uninstall(schema_editor=None) -> None:
         cursor.execute(UNINSTALL_SQL)
 
 
-def rebuild() -> None:
+def rebuild(schema_editor=None) -> None:
     """Recompute the rollup and the customer counts from the issues, in one transaction (PostgreSQL only).
 
     The triggers keep them right on every write; call this after anything that bypassed them (``TRUNCATE``,
     ``session_replication_role = replica``, a restore of some tables but not others)."""
-    if not enabled():
+    conn = schema_editor.connection if schema_editor else connection
+    if conn.vendor != "postgresql":
         return
     from django.db import transaction
 
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
         # EXCLUSIVE on the deltas holds the writers (their triggers append) until the rebuild commits: a write
         # between the DELETE and the INSERT's snapshot would be counted twice. A repair, not routine.
         cursor.execute(f"SELECT pg_advisory_xact_lock({COMPACT_LOCK})")
         cursor.execute(f"LOCK TABLE {ROLLUP}, {CUSTOMERS}, {DELTAS}, {CUSTOMER_DELTAS} IN EXCLUSIVE MODE")
         cursor.execute(f"DELETE FROM {DELTAS}; DELETE FROM {CUSTOMER_DELTAS};")  # noqa: S608 (fixed text)
         cursor.execute(REBUILD_SQL)
+        _upsert(cursor, FOLD_SQL, fold_cutoff(timezone.now()), ROLLUP, "id")
 
 
 # One compaction (or rebuild) at a time; a second one started meanwhile returns at once.
@@ -358,22 +377,68 @@ COMPACT_LOCK = 0x1550E_3E7C
 # metrics' reads would be planned for a million deltas that are no longer there (after a bulk load, say).
 ANALYZE_ABOVE = 10_000
 
+# The SLA keys' deadline hours older than this are folded into "breached" by compaction (module docstring).
+FOLD_AFTER = timedelta(days=8)
+
 COMPACT_SQL = f"""
-WITH moved AS (DELETE FROM {DELTAS} WHERE id <= %s RETURNING day, metric, key, n, amount)
+WITH moved AS (DELETE FROM {DELTAS} WHERE id <= %(last)s RETURNING day, metric, key, n, amount)
 INSERT INTO {ROLLUP} AS r (day, metric, key, n, amount)
-SELECT day, metric, key, sum(n), sum(amount) FROM moved GROUP BY day, metric, key
-HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY day, metric, key
+SELECT day, metric, CASE WHEN metric = 'sla' THEN issue_metrics_fold(key, %(cutoff)s) ELSE key END AS k,
+    sum(n), sum(amount) FROM moved GROUP BY day, metric, k
+HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY day, metric, k
 ON CONFLICT (day, metric, key) DO UPDATE SET n = r.n + EXCLUDED.n, amount = r.amount + EXCLUDED.amount
 RETURNING CASE WHEN r.n = 0 AND r.amount = 0 THEN r.id END
 """
 
+# The rollup's own SLA rows whose deadline hours have aged past the cutoff since they were folded in. A deadline
+# is never before its issue was created, so only the days before the cutoff's can hold them.
+FOLD_SQL = f"""
+WITH moved AS (
+    DELETE FROM {ROLLUP} WHERE metric = 'sla' AND day <= %(cutoff_day)s AND key <> issue_metrics_fold(key, %(cutoff)s)
+    RETURNING day, key, n, amount)
+INSERT INTO {ROLLUP} AS r (day, metric, key, n, amount)
+SELECT day, 'sla', issue_metrics_fold(key, %(cutoff)s) AS k, sum(n), sum(amount) FROM moved GROUP BY day, k
+HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY day, k
+ON CONFLICT (day, metric, key) DO UPDATE SET n = r.n + EXCLUDED.n, amount = r.amount + EXCLUDED.amount
+RETURNING CASE WHEN r.n = 0 AND r.amount = 0 THEN r.id END
+"""
+
+
+def hour_key(moment: datetime) -> str:
+    """A moment's UTC hour as the SLA keys spell it (``issue_metrics_hour``)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def fold_cutoff(now: datetime) -> dict:
+    cutoff = now - FOLD_AFTER
+    return {"cutoff": hour_key(cutoff), "cutoff_day": cutoff.astimezone(UTC).date()}
+
+
+def answers(now: datetime) -> bool:
+    """Whether the rollup answers for this *now*: not for one before the SLA hours compaction may have folded (an
+    hour of margin for the clocks of other machines)."""
+    return now >= timezone.now() - FOLD_AFTER + timedelta(hours=1)
+
+
 COMPACT_CUSTOMERS_SQL = f"""
-WITH moved AS (DELETE FROM {CUSTOMER_DELTAS} WHERE id <= %s RETURNING email, n)
+WITH moved AS (DELETE FROM {CUSTOMER_DELTAS} WHERE id <= %(last)s RETURNING email, n)
 INSERT INTO {CUSTOMERS} AS c (email, n)
 SELECT email, sum(n) FROM moved GROUP BY email HAVING sum(n) <> 0 ORDER BY email
 ON CONFLICT (email) DO UPDATE SET n = c.n + EXCLUDED.n
 RETURNING CASE WHEN c.n = 0 THEN c.email END
 """
+
+
+def _upsert(cursor, sql: str, params: dict, table: str, column: str) -> None:
+    """Run a fold into ``table`` (``RETURNING`` the keys it brought to zero) and delete those keys."""
+    cursor.execute(sql, params)
+    zero = [row[0] for row in cursor.fetchall() if row[0] is not None]
+    if zero:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE {column} = ANY(%s) AND n = 0"  # noqa: S608 (fixed text)
+            + (" AND amount = 0" if table == ROLLUP else ""),
+            [zero],
+        )
 
 
 def compact() -> tuple[int, int] | None:
@@ -383,7 +448,8 @@ def compact() -> tuple[int, int] | None:
     Never blocks a writer: the deltas are deleted, not locked against inserts, and the rollup rows it updates are
     touched by nobody else. It deletes the deltas up to the largest id it sees, as its snapshot sees them: a
     transaction still in flight (whatever its ids) keeps its rows for the next run; readers see either the deltas
-    or their sum in the rollup, never both (one transaction). Keys whose count falls to zero are deleted."""
+    or their sum in the rollup, never both (one transaction). Keys whose count falls to zero are deleted. The SLA
+    keys' deadline hours older than ``FOLD_AFTER`` are folded (module docstring)."""
     if not enabled():
         return None
     from django.db import transaction
@@ -393,6 +459,7 @@ def compact() -> tuple[int, int] | None:
         cursor.execute(f"SELECT pg_try_advisory_xact_lock({COMPACT_LOCK})")
         if not cursor.fetchone()[0]:
             return None
+        cutoff = fold_cutoff(timezone.now())
         for deltas, sql, table, column in (
             (DELTAS, COMPACT_SQL, ROLLUP, "id"),
             (CUSTOMER_DELTAS, COMPACT_CUSTOMERS_SQL, CUSTOMERS, "email"),
@@ -400,19 +467,12 @@ def compact() -> tuple[int, int] | None:
             cursor.execute(f"SELECT max(id), count(*) FROM {deltas}")  # noqa: S608 (fixed text)
             last, count = cursor.fetchone()
             folded.append(count)
-            if last is None:
-                continue
-            cursor.execute(sql, [last])
-            zero = [row[0] for row in cursor.fetchall() if row[0] is not None]
-            if zero:
-                cursor.execute(
-                    f"DELETE FROM {table} WHERE {column} = ANY(%s) AND n = 0"  # noqa: S608 (fixed text)
-                    + (" AND amount = 0" if table == ROLLUP else ""),
-                    [zero],
-                )
+            if last is not None:
+                _upsert(cursor, sql, {"last": last, **cutoff}, table, column)
             if count > ANALYZE_ABOVE:
                 # Under the lock, in the fold's transaction: it sees the deltas gone; it blocks no writer.
                 cursor.execute(f"ANALYZE {deltas}, {table}")
+        _upsert(cursor, FOLD_SQL, cutoff, ROLLUP, "id")
     if max(folded) > ANALYZE_ABOVE and not connection.in_atomic_block:
         # A big fold leaves the delta tables full of dead rows that every read of the metrics scans until
         # autovacuum comes (after a 1M-issue seed: 85 MB, 30 ms for each of three reads). VACUUM cannot run in a
@@ -486,7 +546,7 @@ def issue_metrics_fast(*, created_after: datetime | None, created_before: dateti
     edges = OrderIssue.objects.order_by().filter(ends) if ends else no_edges
 
     n = sla.now_value(now)
-    today = now.astimezone(UTC).date()
+    hour = hour_key(now)
     counts: dict[str, dict[str, int]] = {"status": {}, "priority": {}, "type": {}}
     totals = dict.fromkeys(
         ("total", "answered", "satisfied", "resolved", "breached", "first_response_breached", "resolution_breached"), 0
@@ -503,22 +563,23 @@ def issue_metrics_fast(*, created_after: datetime | None, created_before: dateti
             if metric in counts:
                 counts[metric][key] = counts[metric].get(key, 0) + value
             elif metric == "sla":
-                settle, flags = key.split("|")
-                if settle and date.fromisoformat(settle) >= today:
-                    continue  # still depends on now: counted live below
-                fr, res = flags[0] == "1", flags[1] == "1"
+                clocks = _breached(key, hour)
+                if clocks is None:
+                    continue  # a deadline within now's hour: counted live below
+                fr, res = clocks
                 totals["first_response_breached"] += value * fr
                 totals["resolution_breached"] += value * res
                 totals["breached"] += value * (fr or res)
             else:
                 totals[metric] += value
 
-    # 2. the SLA of whole-day issues whose outcome still depends on now (same expressions as the reference)
-    cut = _midnight(today)
+    # 2. the SLA of whole-day issues with a deadline within now's hour, or waiting on the customer (no key)
+    start = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    end = start + timedelta(hours=1)
     unsettled = (
         Q(sla_paused_since__isnull=False, follow_up_date__gt=F("sla_paused_since"))
-        | Q(first_response_at__isnull=True, first_response_due_at__gte=cut)
-        | Q(resolved_at__isnull=True, closed_at__isnull=True, resolution_due_at__gte=cut)
+        | Q(first_response_at__isnull=True, first_response_due_at__gte=start, first_response_due_at__lt=end)
+        | Q(resolved_at__isnull=True, closed_at__isnull=True, resolution_due_at__gte=start, resolution_due_at__lt=end)
     )
     sla_counts = dict(
         breached=Count("id", filter=sla.breached_q(n)),
@@ -607,6 +668,20 @@ def issue_metrics_fast(*, created_after: datetime | None, created_before: dateti
         categories=categories,
         customers=_top_customers(issues, created_after, created_before),
     )
+
+
+def _breached(key: str, hour: str) -> tuple[bool, bool] | None:
+    """(first response, resolution) breached at a moment of ``hour`` for an SLA key (module docstring); None when a
+    deadline falls within that hour (then it depends on the minute: evaluated live)."""
+    clocks = []
+    for part in key.split("|"):
+        if len(part) == 1:
+            clocks.append(part == "1")
+        elif part == hour:
+            return None
+        else:
+            clocks.append(part < hour)
+    return clocks[0], clocks[1]
 
 
 def _top_customers(issues, created_after: datetime | None, created_before: datetime | None) -> list:

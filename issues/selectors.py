@@ -259,8 +259,9 @@ def issue_metrics(
     On PostgreSQL from a rollup kept by triggers (issues/metrics.py: about a dozen queries whatever the number of
     issues); elsewhere (the SQLite demo) computed from scratch. Both give the same answer."""
     now = now or timezone.now()
-    # from the rollup when there is one and the range holds a whole day; else live (less than a day, SQLite)
-    if metrics.enabled() and metrics.split_range(created_after, created_before) is not None:
+    # from the rollup when there is one, the range holds a whole day and now is not long past; else live (less
+    # than a day, SQLite, a now before the SLA hours the rollup has folded)
+    if metrics.enabled() and metrics.split_range(created_after, created_before) is not None and metrics.answers(now):
         return metrics.issue_metrics_fast(created_after=created_after, created_before=created_before, now=now)
     return issue_metrics_reference(created_after=created_after, created_before=created_before, now=now)
 

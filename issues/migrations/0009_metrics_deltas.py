@@ -5,6 +5,7 @@ tables. Going back folds the deltas into the rollup and drops the triggers (the 
 after migrating forward again, run ``manage.py issue_metrics_rebuild``."""
 
 from django.db import migrations, models
+from django.utils import timezone
 
 
 def install(apps, schema_editor):
@@ -24,7 +25,7 @@ def uninstall(apps, schema_editor):
             (metrics.COMPACT_CUSTOMERS_SQL, metrics.CUSTOMER_DELTAS),
         ):
             cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608 (fixed text)
-            cursor.execute(sql, [cursor.fetchone()[0]])
+            cursor.execute(sql, {"last": cursor.fetchone()[0], **metrics.fold_cutoff(timezone.now())})
     metrics.uninstall(schema_editor)
 
 

@@ -34,13 +34,21 @@ postgres_only = pytest.mark.skipif(
 )
 
 
+def folded(key: str, cutoff: str) -> str:
+    """An SLA key as compaction folds it: deadline hours before the cutoff read as breached (``1``)."""
+    return "|".join("1" if len(part) > 1 and part < cutoff else part for part in key.split("|"))
+
+
 def snapshot() -> tuple[set, set]:
-    """What the tables count per key: the compacted rows plus the deltas not compacted yet (read only)."""
+    """What the tables count per key: the compacted rows plus the deltas not compacted yet (read only), with the
+    SLA keys folded as compaction and rebuild fold them."""
+    cutoff = metrics.fold_cutoff(timezone.now())["cutoff"]
     rollup, customers = Counter(), Counter()
     for model in (IssueMetricsRollup, IssueMetricsDelta):
         for r in model.objects.all():
-            rollup[(r.day, r.metric, r.key, "n")] += r.n
-            rollup[(r.day, r.metric, r.key, "amount")] += r.amount
+            key = folded(r.key, cutoff) if r.metric == "sla" else r.key
+            rollup[(r.day, r.metric, key, "n")] += r.n
+            rollup[(r.day, r.metric, key, "amount")] += r.amount
     for model in (IssueMetricsCustomer, IssueMetricsCustomerDelta):
         for c in model.objects.all():
             customers[c.email] += c.n
@@ -298,3 +306,61 @@ def test_a_big_compaction_vacuums_the_deltas_it_deleted(monkeypatch):
         assert metrics.compact()[0] == 5000
         cursor.execute("SELECT pg_relation_size(%s)", [metrics.DELTAS])
         assert cursor.fetchone()[0] == 0
+
+
+@postgres_only
+def test_sla_deadlines_around_now_and_the_fold(db, monkeypatch):
+    """Running clocks are keyed by their deadline's hour: those before now's hour count as breached from the
+    rollup, after it as not, within it live (to the minute); compaction folds hours older than FOLD_AFTER."""
+    now = timezone.now().replace(minute=30, second=0, microsecond=0)
+    order = order_with_items(customer_email="hours@example.com")
+    created = now - timedelta(days=20)  # whole days of the range: the rollup's part, not the partial ends
+    deadlines = [
+        now - timedelta(days=15),  # long past: folded into "breached" by compaction
+        now - timedelta(hours=1, minutes=5),  # an earlier hour
+        now - timedelta(minutes=10),  # this hour, passed
+        now + timedelta(minutes=10),  # this hour, to come
+        now + timedelta(hours=2),  # a later hour
+    ]
+    for due in deadlines:
+        for clock in ("first_response_due_at", "resolution_due_at"):
+            issue = issue_factory(order)
+            other = "resolution_due_at" if clock == "first_response_due_at" else "first_response_due_at"
+            OrderIssue.objects.filter(pk=issue.pk).update(
+                created_at=created, **{clock: due, other: now + timedelta(days=30)}
+            )
+    waiting = issue_factory(order)  # waiting on the customer: no key, always live
+    OrderIssue.objects.filter(pk=waiting.pk).update(
+        created_at=created,
+        resolution_due_at=now - timedelta(hours=6),
+        sla_paused_since=now - timedelta(hours=5),
+        follow_up_date=now + timedelta(hours=5),
+    )
+    bounds = {"created_after": (now - timedelta(days=30)).replace(hour=0, minute=0)}
+
+    def answer(moment):
+        expected = issue_metrics_reference(now=moment, **bounds)
+        assert issue_metrics(now=moment, **bounds) == expected, moment
+        return expected["sla"]
+
+    # the reference's own figures: 3 first-response and 3 resolution deadlines passed, plus the waiting issue
+    # (its deadline passed before it began to wait)
+    assert answer(now) == {"breached": 7, "first_response_breached": 3, "resolution_breached": 4, "rate": 0.6364}
+    for moment in (now - timedelta(minutes=25), now + timedelta(minutes=25), now + timedelta(hours=3)):
+        answer(moment)
+
+    # compaction folds the hour of fifteen days ago (both clocks) into "1", keeps the recent hours
+    metrics.compact()
+    keys = set(IssueMetricsRollup.objects.filter(metric="sla").values_list("key", flat=True))
+    stale = metrics.hour_key(now - timedelta(days=15))
+    assert not any(stale in key for key in keys), keys
+    assert any(metrics.hour_key(now) in key for key in keys), keys
+    assert answer(now) == {"breached": 7, "first_response_breached": 3, "resolution_breached": 4, "rate": 0.6364}
+
+    # a now before what compaction may have folded is not read from the rollup: computed live
+    def no_rollup(**kwargs):
+        raise AssertionError("the rollup cannot answer for a now before its folded hours")
+
+    monkeypatch.setattr(metrics, "issue_metrics_fast", no_rollup)
+    past = answer(now - timedelta(days=16))
+    assert past["breached"] == 0
