@@ -223,6 +223,14 @@ class AppeasementRefund(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            # the sweep for states left behind the ledger (a lost sync job) reads only the incomplete ones
+            models.Index(
+                fields=["ledger_refund"],
+                name="appeasement_refund_open_idx",
+                condition=models.Q(state="INCOMPLETE"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.refund_id} {self.amount} {self.currency_code} ({self.state})"

@@ -52,7 +52,7 @@ from config.people import employee_role, is_service, own_credential_required, re
 from config.permissions import MANAGER
 from config.tasks import enqueue_after_commit
 from orders import ledger
-from orders.models import ZERO, Order, Payment, RefundCause
+from orders.models import ZERO, Order, Payment, RefundCause, RefundStatus
 from orders.refund_policy import limit_breach
 from orders.services import refund_record
 from webhooks.services import event_emit
@@ -715,6 +715,26 @@ def appeasement_refund_states_sync(*, refund_pks: list[int]) -> list[str]:
                 _save(appeasement, actor=None, reason=f"Refund {row.refund_id} {state.lower()}")
             states.append(row.state)
     return states
+
+
+def appeasement_refunds_sync_behind(*, older_than: timedelta, now=None, limit: int = 500) -> int:
+    """Appeasement refunds still ``INCOMPLETE`` whose ledger refund settled (completed or failed) more than
+    ``older_than`` ago: their ``sync_refund_states`` job was lost (a queue flushed, an enqueue that failed after
+    commit). Their state is brought up to date, with its history row, as the job would have. Returns how many were
+    found (at most ``limit``, the longest settled first). Safe beside a late job: the sync is idempotent."""
+    cutoff = (now or timezone.now()) - older_than
+    behind = list(
+        AppeasementRefund.objects.filter(
+            state=AppeasementRefundState.INCOMPLETE,
+            ledger_refund__status__in=(RefundStatus.COMPLETED, RefundStatus.FAILED),
+            ledger_refund__updated_at__lt=cutoff,
+        )
+        .order_by("ledger_refund__updated_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if behind:
+        appeasement_refund_states_sync(refund_pks=behind)
+    return len(behind)
 
 
 def refund_states_pending(states: list[str]) -> bool:

@@ -398,6 +398,7 @@ _SCHEDULE = {
     "follow_up_reminders": ("send_follow_up_reminders", [], 300),
     "pending_notifications": ("send_pending_notifications", [], 300),
     "stuck_refunds": ("retry_stuck_refunds", [], 300),
+    "appeasement_refunds": ("sync_appeasement_refunds", [], 300),
     "issue_metrics_compact": ("issue_metrics_compact", [], 300),
     "prune_idempotency_keys": ("prune_idempotency_keys", [], 86400),
     "webhooks_prune": ("webhooks_prune", ["--days", "30"], 86400),

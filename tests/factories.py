@@ -132,6 +132,25 @@ def issue_factory(order=None, *, status=None, actor=None, **kw):
     return issue
 
 
+def submitted_appeasement(order, agent, *, refund_type: str = "creditCard", amount=Decimal("10.00"), issue=None):
+    """An appeasement on ``order`` created and submitted by ``agent`` through the services: one refund of ``amount``
+    (``creditCard`` pays the order's payment through the ledger's merchant processor)."""
+    from appeasements import services as appeasements
+
+    payment = order.payments.get().payment_group_id if refund_type == "creditCard" else ""
+    created = appeasements.appeasement_create(
+        caller=agent,
+        data=appeasements.AppeasementInput(
+            order_id=order.order_id,
+            reason="incorrectItem",
+            issue_id=issue.issue_id if issue else None,
+            refunds=[appeasements.RefundInput(refund_type=refund_type, amount=amount, payment_group_id=payment)],
+        ),
+    )
+    appeasements.appeasement_submit(appeasement_id=created.appeasement_id, caller=agent)
+    return created
+
+
 # --------------------------------------------------------------------------- returns (issue 5)
 
 

@@ -23,7 +23,7 @@ from config.models import IdempotencyKey
 from issues.models import Notification, NotificationKind
 from orders.models import Refund, RefundStatus
 from returns.models import AccountAPIKey
-from tests.factories import employee, issue_factory, order_with_items
+from tests.factories import employee, issue_factory, order_with_items, submitted_appeasement
 from tests.hardening.audit_helpers import Audit, is_tracked
 from webhooks import services as webhook_services
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, EventType, OutboxEvent, Subscription
@@ -36,6 +36,7 @@ DRIVEN = {
     "create_api_key",
     "seed_demo",
     "retry_stuck_refunds",
+    "sync_appeasement_refunds",
     "send_follow_up_reminders",
     "issue_metrics_compact",
     "issue_metrics_rebuild",
@@ -83,6 +84,26 @@ def test_retry_stuck_refunds_records_the_processor_outcome_as_a_system_write():
     audit = Audit()  # nothing stuck any more: a second run writes nothing
     run("retry_stuck_refunds")
     audit.assert_nothing("retry_stuck_refunds again")
+
+
+def test_sync_appeasement_refunds_records_the_catch_up_as_a_system_write(agent):
+    from appeasements.models import AppeasementRefund, AppeasementRefundState
+
+    order = order_with_items(items=2, unit_price=Decimal("50.00"), status="completed")
+    row = AppeasementRefund.objects.get(appeasement=submitted_appeasement(order, agent, refund_type="storeCredit"))
+    # the ledger refund settled an hour ago; the job copying its outcome was lost (test data)
+    Refund.objects.filter(pk=row.ledger_refund_id).update(
+        status=RefundStatus.COMPLETED, updated_at=timezone.now() - timedelta(hours=1)
+    )
+    audit = Audit()
+    assert "1 appeasement refunds brought up to date" in run("sync_appeasement_refunds")
+    rows = audit.assert_by(None, label="sync_appeasement_refunds")
+    assert AppeasementRefund.objects.get(pk=row.pk).state == AppeasementRefundState.COMPLETE
+    assert {r.history_change_reason for r in rows} == {"Ledger refund complete", f"Refund {row.refund_id} complete"}
+
+    audit = Audit()  # nothing behind any more: a second run writes nothing
+    run("sync_appeasement_refunds")
+    audit.assert_nothing("sync_appeasement_refunds again")
 
 
 def test_send_follow_up_reminders_notifies_as_a_system_write():

@@ -5,12 +5,11 @@ from decimal import Decimal
 
 import pytest
 
-from appeasements import services as appeasements
 from issues.models import Notification, NotificationKind
 from orders.models import OrderStatus, Refund, RefundCause, RefundSource, RefundStatus
 from orders.services import refund_record
 from returns.services import ReturnActor, order_return_whole
-from tests.factories import issue_factory, order_with_items
+from tests.factories import issue_factory, order_with_items, submitted_appeasement
 
 pytestmark = pytest.mark.django_db
 
@@ -34,23 +33,7 @@ def told() -> list[tuple[str, str | None]]:
 
 def appeasement_for(order, agent, issue=None):
     """A submitted appeasement paying 10.00 through the ledger (``creditCard``: the merchant processor)."""
-    created = appeasements.appeasement_create(
-        caller=agent,
-        data=appeasements.AppeasementInput(
-            order_id=order.order_id,
-            reason="incorrectItem",
-            issue_id=issue.issue_id if issue else None,
-            refunds=[
-                appeasements.RefundInput(
-                    refund_type="creditCard",
-                    amount=Decimal("10.00"),
-                    payment_group_id=order.payments.get().payment_group_id,
-                )
-            ],
-        ),
-    )
-    appeasements.appeasement_submit(appeasement_id=created.appeasement_id, caller=agent)
-    return created
+    return submitted_appeasement(order, agent, issue=issue)
 
 
 def test_an_order_refund_tells_its_requester_only(order, agent, failing, django_capture_on_commit_callbacks):

@@ -22,6 +22,7 @@ JOBS = {
     "follow_up_reminders",
     "pending_notifications",
     "stuck_refunds",
+    "appeasement_refunds",
     "issue_metrics_compact",
     "prune_idempotency_keys",
     "webhooks_prune",
