@@ -3,7 +3,7 @@ ends and on *now*.
 
 :class:`~issues.models.IssueMetricsRollup` holds, per UTC day of creation, how many issues count under each
 (metric, key): ``total``, ``status``, ``priority``, ``type``, ``answered``, ``satisfied``, ``resolved``; ``sla``
-(see below); ``sku`` and ``category`` (distinct issues per affected SKU / category id); ``refund``
+(see below); ``duration`` (resolved issues per bucket of resolution time, below); ``sku`` and ``category`` (distinct issues per affected SKU / category id); ``refund``
 (``source|currency``: non-failed issue refunds, with their ``amount``). :class:`~issues.models.IssueMetricsCustomer`
 holds issues per customer e-mail over all time. Triggers keep both right on every write, whoever writes
 (services, bulk paths, ``QuerySet.update``, raw SQL); :func:`rebuild` recomputes them from scratch.
@@ -31,9 +31,12 @@ into ``1`` (they are past for every *now* after the fold): the rollup holds a fe
 *now* earlier than ``FOLD_AFTER`` ago is computed live instead (:func:`answers`).
 
 **Ranges.** Whole UTC days inside ``[created_after, created_before)`` come from the rollup; the partial days at
-the ends are counted live. Percentiles read two rows each through an index on ``resolved_at - created_at``.
-Top customers: the customers with most issues of all time, with exact counts in the range, when no other customer
-can reach the tenth of them; a live count over the range otherwise. Ten queries, as the reference.
+the ends are counted live. Percentiles are exact: the ``duration`` buckets (eight to each doubling of the time,
+``issue_metrics_bucket``) say which bucket holds the percentile's rank and how many resolution times lie below
+it, so two rows are read from there through an index on ``resolved_at - created_at`` (a walk of one bucket, not
+of half the resolved issues). Top customers: the customers with most issues of all time, with exact counts in the
+range (over all time, their all-time counts), when no other customer can reach the tenth of them; a live count
+over the range otherwise. Ten queries, as the reference.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
 from django.utils import timezone
 
 ROLLUP = "issues_issuemetricsrollup"
@@ -62,13 +65,35 @@ CREATE OR REPLACE FUNCTION issue_metrics_day(ts timestamptz) RETURNS date
 CREATE OR REPLACE FUNCTION issue_metrics_hour(ts timestamptz) RETURNS text
     LANGUAGE sql STABLE AS $$ SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24') $$;
 
+-- What an SLA key counts for at a moment of the given hour: '<first response breached><resolution breached>'
+-- ('00' to '11'), or NULL when a deadline falls within that hour (it depends on the minute: counted live). A bare
+-- expression, so that the planner inlines it (a function with a FROM runs as a call per row).
+CREATE OR REPLACE FUNCTION issue_metrics_sla_at(key text, hour text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+SELECT CASE WHEN split_part(key, '|', 1) = hour OR split_part(key, '|', 2) = hour THEN NULL
+    ELSE (CASE WHEN left(key, 1) = '1'
+                 OR (split_part(key, '|', 1) < hour COLLATE "C" AND length(split_part(key, '|', 1)) > 1)
+               THEN '1' ELSE '0' END)
+      || (CASE WHEN right(key, 1) = '1'
+                 OR (split_part(key, '|', 2) < hour COLLATE "C" AND length(split_part(key, '|', 2)) > 1)
+               THEN '1' ELSE '0' END) END
+$$;
+
+-- The bucket of a resolution time (resolved_at - created_at), as whole seconds: the largest of a grid with eight
+-- steps to each doubling (1 s steps below 16 s) that is not above it. Exact integer arithmetic (the bit length
+-- of the seconds), so that d < bucket's value <=> d lies in an earlier bucket, which the percentiles rely on.
+CREATE OR REPLACE FUNCTION issue_metrics_bucket(d interval) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+SELECT CASE WHEN s < 16 THEN s ELSE s - s % (1::bigint << (length(ltrim(s::bit(64)::text, '0')) - 4)) END
+FROM (SELECT floor(extract(epoch FROM d))::bigint AS s) t
+$$;
+
 -- An SLA key with the deadline hours before cutoff (an hour, as above) folded into '1': breached for any now
 -- from then on.
 CREATE OR REPLACE FUNCTION issue_metrics_fold(key text, cutoff text) RETURNS text
     LANGUAGE sql IMMUTABLE AS $$
-SELECT CASE WHEN length(a) > 1 AND a < cutoff THEN '1' ELSE a END || '|'
-    || CASE WHEN length(b) > 1 AND b < cutoff THEN '1' ELSE b END
-FROM (SELECT split_part(key, '|', 1) AS a, split_part(key, '|', 2) AS b) k
+SELECT CASE WHEN length(split_part(key, '|', 1)) > 1 AND split_part(key, '|', 1) < cutoff COLLATE "C"
+            THEN '1' ELSE split_part(key, '|', 1) END
+    || '|' || CASE WHEN length(split_part(key, '|', 2)) > 1 AND split_part(key, '|', 2) < cutoff COLLATE "C"
+            THEN '1' ELSE split_part(key, '|', 2) END
 $$;
 
 -- The issue's own keys (everything but its items, refunds and customer).
@@ -82,6 +107,7 @@ SELECT v.metric, v.key FROM (VALUES
     ('answered', CASE WHEN i.customer_satisfied IS NOT NULL THEN '' END),
     ('satisfied', CASE WHEN i.customer_satisfied THEN '' END),
     ('resolved', CASE WHEN i.resolved_at IS NOT NULL THEN '' END),
+    ('duration', issue_metrics_bucket(i.resolved_at - i.created_at)::text),
     ('sla', CASE WHEN NOT coalesce(i.sla_paused_since IS NOT NULL AND i.follow_up_date > i.sla_paused_since, false)
         THEN CASE WHEN i.first_response_at IS NULL
                   THEN coalesce(issue_metrics_hour(i.first_response_due_at), '0')
@@ -299,7 +325,8 @@ DROP TRIGGER IF EXISTS issue_metrics_refund ON orders_refund;
 DROP TRIGGER IF EXISTS issue_metrics_order ON orders_order;
 DROP FUNCTION IF EXISTS issue_metrics_issue_insert_trg, issue_metrics_issue_update_trg, issue_metrics_issue_delete_trg,
     issue_metrics_links_trg, issue_metrics_item_trg, issue_metrics_refund_trg, issue_metrics_order_trg,
-    issue_metrics_linked, issue_metrics_keys, issue_metrics_day, issue_metrics_hour, issue_metrics_fold;
+    issue_metrics_linked, issue_metrics_keys, issue_metrics_day, issue_metrics_hour, issue_metrics_fold,
+    issue_metrics_bucket, issue_metrics_sla_at;
 DROP INDEX IF EXISTS issue_metrics_fr_open_idx, issue_metrics_res_open_idx, issue_metrics_waiting_idx,
     issue_metrics_duration_idx, issue_metrics_rollup_metric_idx;
 """
@@ -512,7 +539,7 @@ def _sql(queryset) -> tuple[str, tuple]:
 
 def issue_metrics_fast(*, created_after: datetime | None, created_before: datetime | None, now: datetime) -> dict:
     """The same answer as :func:`issues.selectors.issue_metrics_reference`, from the rollup (PostgreSQL)."""
-    from django.db.models import Count, F, Q, Sum
+    from django.db.models import BigIntegerField, Count, F, Func, Q, Sum
 
     from issues import sla
     from issues.models import OrderIssue
@@ -546,27 +573,30 @@ def issue_metrics_fast(*, created_after: datetime | None, created_before: dateti
     edges = OrderIssue.objects.order_by().filter(ends) if ends else no_edges
 
     n = sla.now_value(now)
-    hour = hour_key(now)
     counts: dict[str, dict[str, int]] = {"status": {}, "priority": {}, "type": {}}
+    buckets: dict[int, int] = {}  # resolution times: bucket -> issues (``issue_metrics_bucket``)
     totals = dict.fromkeys(
         ("total", "answered", "satisfied", "resolved", "breached", "first_response_breached", "resolution_breached"), 0
     )
     with connection.cursor() as cursor:
         # 1. the rollup's counts and settled SLA outcomes over the whole days
         cursor.execute(
-            f"SELECT metric, key, sum(n)::bigint FROM {COUNTS} WHERE {days} "  # noqa: S608 (fixed text)
-            "AND metric IN ('total', 'status', 'priority', 'type', 'answered', 'satisfied', 'resolved', 'sla') "
-            "GROUP BY metric, key",
-            day_params,
+            # the SLA keys as what they count for now (issue_metrics_sla_at): four rows, not one per deadline hour
+            "SELECT metric, CASE WHEN metric = 'sla' THEN issue_metrics_sla_at(key, %s) ELSE key END AS k, "
+            f"sum(n)::bigint FROM {COUNTS} WHERE {days} "  # noqa: S608 (fixed text)
+            "AND metric IN ('total', 'status', 'priority', 'type', 'answered', 'satisfied', 'resolved', 'sla', "
+            "'duration') GROUP BY metric, k",
+            [hour_key(now), *day_params],
         )
         for metric, key, value in cursor.fetchall():
-            if metric in counts:
+            if metric == "duration":
+                buckets[int(key)] = buckets.get(int(key), 0) + value
+            elif metric in counts:
                 counts[metric][key] = counts[metric].get(key, 0) + value
             elif metric == "sla":
-                clocks = _breached(key, hour)
-                if clocks is None:
+                if key is None:
                     continue  # a deadline within now's hour: counted live below
-                fr, res = clocks
+                fr, res = key[0] == "1", key[1] == "1"
                 totals["first_response_breached"] += value * fr
                 totals["resolution_breached"] += value * res
                 totals["breached"] += value * (fr or res)
@@ -647,15 +677,19 @@ def issue_metrics_fast(*, created_after: datetime | None, created_before: dateti
         )
         categories = cursor.fetchall()
 
-    # 5. percentiles: two rows each through the duration index
-    durations = (
-        issues.filter(resolved_at__isnull=False)
-        .annotate(d=sla.RESOLUTION_TIME)
-        .order_by("d")
-        .values_list("d", flat=True)
+    # 5. percentiles: the buckets of resolution times (the rollup's whole days, read above, and the ends), then two
+    # rows each through the duration index from the bucket that holds them
+    edge_buckets = (
+        edges.filter(resolved_at__isnull=False)
+        .annotate(b=Func(sla.RESOLUTION_TIME, function="issue_metrics_bucket", output_field=BigIntegerField()))
+        .values_list("b")
+        .annotate(n=Count("id"))
+        .order_by()
     )
-    median = percentile(durations, totals["resolved"], 0.5)
-    p90 = percentile(durations, totals["resolved"], 0.9)
+    for bucket, n in edge_buckets:
+        buckets[bucket] = buckets.get(bucket, 0) + n
+    durations = issues.filter(resolved_at__isnull=False).annotate(d=sla.RESOLUTION_TIME).order_by("d")
+    median, p90 = bucket_percentiles(durations, sorted((b, n) for b, n in buckets.items() if n > 0), (0.5, 0.9))
 
     return metrics_body(
         created_after=created_after,
@@ -668,20 +702,6 @@ def issue_metrics_fast(*, created_after: datetime | None, created_before: dateti
         categories=categories,
         customers=_top_customers(issues, created_after, created_before),
     )
-
-
-def _breached(key: str, hour: str) -> tuple[bool, bool] | None:
-    """(first response, resolution) breached at a moment of ``hour`` for an SLA key (module docstring); None when a
-    deadline falls within that hour (then it depends on the minute: evaluated live)."""
-    clocks = []
-    for part in key.split("|"):
-        if len(part) == 1:
-            clocks.append(part == "1")
-        elif part == hour:
-            return None
-        else:
-            clocks.append(part < hour)
-    return clocks[0], clocks[1]
 
 
 def _top_customers(issues, created_after: datetime | None, created_before: datetime | None) -> list:
@@ -701,6 +721,13 @@ def _top_customers(issues, created_after: datetime | None, created_before: datet
         bounds, bound_params = bounds + " AND i.created_at >= %s", [*bound_params, created_after]
     if created_before:
         bounds, bound_params = bounds + " AND i.created_at < %s", [*bound_params, created_before]
+    # over all time a candidate's count in the range is its all-time count: nothing to count
+    in_range = (
+        "(SELECT count(*) FROM issues_orderissue i JOIN orders_order o "
+        f"ON o.id = i.order_id WHERE o.customer_email = c.email{bounds})"
+        if bounds
+        else "c.n"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH d AS (SELECT email, sum(n) AS n FROM {CUSTOMER_DELTAS} GROUP BY email), "  # noqa: S608 (fixed text)
@@ -708,8 +735,7 @@ def _top_customers(issues, created_after: datetime | None, created_before: datet
             "total AS (SELECT e.email, coalesce(c.n, 0) + coalesce(d.n, 0) AS n "
             f"FROM (SELECT email FROM top UNION SELECT email FROM d) e LEFT JOIN {CUSTOMERS} c ON c.email = e.email "
             "LEFT JOIN d ON d.email = e.email) "
-            "SELECT c.email, c.n, (SELECT count(*) FROM issues_orderissue i JOIN orders_order o "
-            f"ON o.id = i.order_id WHERE o.customer_email = c.email{bounds}), "
+            f"SELECT c.email, c.n, {in_range}, "
             f"(SELECT n FROM {CUSTOMERS} WHERE n > 0 ORDER BY n DESC, email OFFSET %s LIMIT 1) "
             "FROM (SELECT email, n FROM total WHERE n > 0 ORDER BY n DESC, email LIMIT %s) c",
             [CANDIDATES + 1, *bound_params, CANDIDATES, CANDIDATES + 1],
@@ -742,6 +768,44 @@ def _live_customers(issues) -> list:
         .order_by("-issues", "order__customer_email")[:10]
     )
     return [(r["order__customer_email"], r["issues"]) for r in rows]
+
+
+def bucket_percentiles(durations: QuerySet, buckets: list[tuple[int, int]], fractions) -> list[timedelta | None]:
+    """Linear-interpolated percentiles (as :func:`percentile`) from the bucket counts ``(bucket, n)``, ascending
+    (``issue_metrics_bucket``): the rank's bucket says how many durations lie below its value, so each percentile
+    reads two rows from there through the duration index, in one query for all. Exact; a walk of at most one
+    bucket's rows, not of every duration below the percentile."""
+    total = sum(n for _, n in buckets)
+    if total <= 0:
+        return [None for _ in fractions]
+    seeks = []
+    for fraction in fractions:
+        position = fraction * (total - 1)
+        low, below = int(position), 0
+        for bucket, n in buckets:
+            if low < below + n:
+                seeks.append((bucket, low - below, position - low))
+                break
+            below += n
+    parts = [
+        durations.filter(d__gte=timedelta(seconds=bucket))
+        .annotate(part=Value(index))
+        .values_list("part", "d")[offset : offset + 2]
+        for index, (bucket, offset, _) in enumerate(seeks)
+    ]
+    rows: dict[int, list[timedelta]] = {}
+    for part, value in sorted(parts[0].union(*parts[1:], all=True)):
+        rows.setdefault(part, []).append(value)
+    answers = []
+    for index, (_, _, fraction) in enumerate(seeks):
+        values = rows.get(index, [])
+        if not values:  # the issues changed between the two reads: the next call sees them settled
+            answers.append(None)
+        elif len(values) == 1 or not fraction:
+            answers.append(values[0])
+        else:
+            answers.append(values[0] + (values[1] - values[0]) * fraction)
+    return answers
 
 
 def percentile(durations: QuerySet, count: int, fraction: float) -> timedelta | None:

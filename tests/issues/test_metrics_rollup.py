@@ -364,3 +364,67 @@ def test_sla_deadlines_around_now_and_the_fold(db, monkeypatch):
     monkeypatch.setattr(metrics, "issue_metrics_fast", no_rollup)
     past = answer(now - timedelta(days=16))
     assert past["breached"] == 0
+
+
+def _bucket(seconds: float) -> int:
+    """issue_metrics_bucket in Python: whole seconds below 16, else eight steps to each doubling."""
+    s = int(seconds // 1)
+    if s < 16:
+        return s
+    step = 1 << (s.bit_length() - 4)
+    return s - s % step
+
+
+@postgres_only
+def test_resolution_time_buckets_are_exact_and_ordered(db):
+    samples = [
+        -3.5,
+        0.0,
+        0.999,
+        15.2,
+        16.0,
+        17.0,
+        31.99,
+        32.0,
+        33.0,
+        35.5,
+        7199.5,
+        7200.0,
+        86400 * 3 + 0.25,
+        2.0**40 + 12345,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s, issue_metrics_bucket(make_interval(secs => s)) FROM unnest(%s::float8[]) AS t(s)", [samples]
+        )
+        got = dict(cursor.fetchall())
+    assert got == {s: _bucket(s) for s in samples}
+    assert [got[s] for s in (16, 17, 31.99, 32, 33, 35.5)] == [16, 16, 30, 32, 32, 32]
+    # a bucket's value is in its own bucket, and every value below it is in an earlier one
+    for s in samples:
+        assert _bucket(got[s]) == got[s] <= s
+
+
+@postgres_only
+def test_percentiles_across_buckets_match_the_reference(db):
+    """Medians and 90th percentiles whose two rows lie in different buckets, in one bucket, with equal durations
+    and under 16 seconds, over whole days and partial ones."""
+    now = timezone.now()
+    order = order_with_items()
+    durations = [timedelta(seconds=s) for s in (5, 9, 9, 31, 32, 33, 95, 3600, 3601, 7200, 86400 * 2 + 7)]
+    for n, duration in enumerate(durations):
+        created = now - timedelta(days=3 + n % 4, hours=n)
+        issue = issue_factory(order)
+        OrderIssue.objects.filter(pk=issue.pk).update(created_at=created, resolved_at=created + duration)
+    for bounds in (
+        {},
+        {"created_after": now - timedelta(days=5, hours=7)},
+        {"created_before": now - timedelta(days=4)},
+    ):
+        for count in range(len(durations)):
+            expected = issue_metrics_reference(now=now, **bounds)["time_to_resolution"]
+            assert issue_metrics(now=now, **bounds)["time_to_resolution"] == expected, (bounds, count)
+            first = OrderIssue.objects.filter(resolved_at__isnull=False).order_by("pk").first()
+            if first is None:
+                break
+            OrderIssue.objects.filter(pk=first.pk).update(resolved_at=None)  # one fewer each round
