@@ -3,10 +3,11 @@ ends and on *now*.
 
 :class:`~issues.models.IssueMetricsRollup` holds, per UTC day of creation, how many issues count under each
 (metric, key): ``total``, ``status``, ``priority``, ``type``, ``answered``, ``satisfied``, ``resolved``; ``sla``
-(see below); ``duration`` (resolved issues per bucket of resolution time, below); ``sku`` and ``category`` (distinct issues per affected SKU / category id); ``refund``
-(``source|currency``: non-failed issue refunds, with their ``amount``). :class:`~issues.models.IssueMetricsCustomer`
-holds issues per customer e-mail over all time. Triggers keep both right on every write, whoever writes
-(services, bulk paths, ``QuerySet.update``, raw SQL); :func:`rebuild` recomputes them from scratch.
+(see below); ``duration`` (resolved issues per bucket of resolution time, below); ``sku`` and ``category``
+(distinct issues per affected SKU / category id); ``refund`` (``source|currency``: non-failed issue refunds, with
+their ``amount``). :class:`~issues.models.IssueMetricsCustomer` holds issues per customer e-mail over all time.
+Triggers keep both right on every write, whoever writes (services, bulk paths, ``QuerySet.update``, raw SQL);
+:func:`rebuild` recomputes them from scratch.
 
 **Append-only.** The triggers never update a counter: they append signed changes (one row per statement and
 (day, metric, key), or per e-mail) to :class:`~issues.models.IssueMetricsDelta` and
