@@ -150,8 +150,9 @@ class AppeasementAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdm
         )
 
     @admin.display(description="Amount", ordering="_amount")
-    def amount(self, obj) -> Decimal:
-        return Decimal(obj._amount).quantize(Decimal("0.01"))  # two places on every database
+    def amount(self, obj) -> str:
+        # two places on every database, in the order's currency (every amount a person reads names its currency)
+        return f"{Decimal(obj._amount).quantize(Decimal('0.01'))} {obj.order.currency}"
 
     @admin.display(description="Approval request")
     @once_per_object

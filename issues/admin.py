@@ -319,6 +319,12 @@ class IssueNoteInline(TabularInline):
         """No rows: the issue page shows the notes in its timeline; this inline is the note box at its head."""
         return super().get_queryset(request).none()
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "channel":
+            field.initial = NoteChannel.ADMIN  # written here, not through the API (the model's default)
+        return field
+
     @admin.display(description="author")
     def written_by(self, obj) -> str:
         """The author, and the service account that wrote it on their behalf."""

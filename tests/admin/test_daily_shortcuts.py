@@ -220,3 +220,11 @@ def test_a_managers_index_costs_the_same_for_one_request_and_many(agent, manager
             client.get(reverse("admin:index"))
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_a_note_written_in_the_admin_says_so_by_default(agent):
+    issue = issue_factory(order_with_items(), assigned_to=agent)
+    body = logged_in(agent).get(issue_url(issue)).content.decode()
+    select = re.search(r'<select name="(\w+)-0-channel".*?</select>', body, re.S)
+    assert select is not None
+    assert re.search(r'<option value="admin" selected>Admin</option>', select.group(0))

@@ -55,6 +55,7 @@ def test_changelist_with_filters_and_a_fixed_query_count(cc, agent, manager, dja
     with django_assert_num_queries(6 + 1):  # + the sidebar's badges (desk.sidebar.sidebar_facts)
         response = client.get(url)
     assert response.content.count(b'class="field-appeasement ') == 30  # django-unfold's cell: its classes follow
+    assert response.content.count(b"10.00 USD") == 30  # each amount with its currency
     for query in ("state__exact=INCOMPLETE", "type__exact=order", "reason__id__exact=1", "q=emp_cs_001", "o=6"):
         assert client.get(f"{url}?{query}").status_code == 200, query
 
