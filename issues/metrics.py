@@ -2,12 +2,13 @@
 ends and on *now*.
 
 :class:`~issues.models.IssueMetricsRollup` holds, per UTC day of creation, how many issues count under each
-(metric, key): ``total``, ``status``, ``priority``, ``type``, ``answered``, ``satisfied``, ``resolved``; ``sla``
-(see below); ``duration`` (resolved issues per bucket of resolution time, below); ``sku`` and ``category``
-(distinct issues per affected SKU / category id); ``refund`` (``source|currency``: non-failed issue refunds, with
-their ``amount``). :class:`~issues.models.IssueMetricsCustomer` holds issues per customer e-mail over all time.
-Triggers keep both right on every write, whoever writes (services, bulk paths, ``QuerySet.update``, raw SQL);
-:func:`rebuild` recomputes them from scratch.
+(metric, key): ``total``, ``status``, ``priority``, ``type``, ``answered``, ``satisfied``, ``resolved``;
+``sla_clock`` (see below; ``sla``, the key before it, is still written for a rolling deploy); ``duration``
+(resolved issues per bucket of resolution time, below); ``sku`` and ``category`` (distinct issues per affected SKU
+/ category id); ``refund`` (``source|currency``: non-failed issue refunds, with their ``amount``).
+:class:`~issues.models.IssueMetricsCustomer` holds issues per customer e-mail over all time. Triggers keep both
+right on every write, whoever writes (services, bulk paths, ``QuerySet.update``, raw SQL); :func:`rebuild`
+recomputes them from scratch.
 
 **Append-only.** The triggers never update a counter: they append signed changes (one row per statement and
 (day, metric, key), or per e-mail) to :class:`~issues.models.IssueMetricsDelta` and
@@ -20,7 +21,7 @@ flight keeps its rows, even with smaller ids, for the next run).
 
 **SLA.** Whether an issue counts as breached depends on *now*, but monotonically: for an issue not waiting on
 the customer, each clock is either settled (first response given; resolved or closed) or breaches once *now*
-passes its deadline. The rollup's ``sla`` key is ``<first response>|<resolution>``, each part ``0`` or ``1`` for a
+passes its deadline. The rollup's ``sla_clock`` key is ``<first response>|<resolution>``, each part ``0`` or ``1`` for a
 settled clock (late or not) or, for a running one, the UTC hour of its deadline (``2026-12-07T14``). A read at
 *now* counts a running clock as breached when its hour is before now's hour, as not breached when after; the
 issues with a deadline within now's own hour, and those waiting on the customer (whose resolution deadline moves
@@ -109,7 +110,21 @@ SELECT v.metric, v.key FROM (VALUES
     ('satisfied', CASE WHEN i.customer_satisfied THEN '' END),
     ('resolved', CASE WHEN i.resolved_at IS NOT NULL THEN '' END),
     ('duration', issue_metrics_bucket(i.resolved_at - i.created_at)::text),
+    -- The key of code before migration issues/0015 (the later deadline's day and both outcomes once it passed),
+    -- still written so that nodes on that code read right during a rolling deploy. Read by nothing here; the next
+    -- release's migration drops it (and its rows).
     ('sla', CASE WHEN NOT coalesce(i.sla_paused_since IS NOT NULL AND i.follow_up_date > i.sla_paused_since, false)
+        THEN coalesce(to_char(issue_metrics_day(greatest(
+                CASE WHEN i.first_response_at IS NULL THEN i.first_response_due_at END,
+                CASE WHEN coalesce(i.resolved_at, i.closed_at) IS NULL THEN i.resolution_due_at END)),
+            'YYYY-MM-DD'), '')
+            || '|' || (CASE WHEN i.first_response_at IS NULL THEN i.first_response_due_at IS NOT NULL
+                            ELSE coalesce(i.first_response_at > i.first_response_due_at, false) END)::int
+            || (CASE WHEN coalesce(i.resolved_at, i.closed_at) IS NULL THEN i.resolution_due_at IS NOT NULL
+                     ELSE coalesce(i.resolution_due_at < coalesce(i.resolved_at, i.closed_at), false) END)::int
+    END),
+    ('sla_clock', CASE WHEN NOT coalesce(i.sla_paused_since IS NOT NULL AND i.follow_up_date > i.sla_paused_since,
+                                       false)
         THEN CASE WHEN i.first_response_at IS NULL
                   THEN coalesce(issue_metrics_hour(i.first_response_due_at), '0')
                   ELSE coalesce(i.first_response_at > i.first_response_due_at, false)::int::text END
@@ -411,7 +426,7 @@ FOLD_AFTER = timedelta(days=8)
 COMPACT_SQL = f"""
 WITH moved AS (DELETE FROM {DELTAS} WHERE id <= %(last)s RETURNING day, metric, key, n, amount)
 INSERT INTO {ROLLUP} AS r (day, metric, key, n, amount)
-SELECT day, metric, CASE WHEN metric = 'sla' THEN issue_metrics_fold(key, %(cutoff)s) ELSE key END AS k,
+SELECT day, metric, CASE WHEN metric = 'sla_clock' THEN issue_metrics_fold(key, %(cutoff)s) ELSE key END AS k,
     sum(n), sum(amount) FROM moved GROUP BY day, metric, k
 HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY day, metric, k
 ON CONFLICT (day, metric, key) DO UPDATE SET n = r.n + EXCLUDED.n, amount = r.amount + EXCLUDED.amount
@@ -422,10 +437,11 @@ RETURNING CASE WHEN r.n = 0 AND r.amount = 0 THEN r.id END
 # is never before its issue was created, so only the days before the cutoff's can hold them.
 FOLD_SQL = f"""
 WITH moved AS (
-    DELETE FROM {ROLLUP} WHERE metric = 'sla' AND day <= %(cutoff_day)s AND key <> issue_metrics_fold(key, %(cutoff)s)
+    DELETE FROM {ROLLUP}
+    WHERE metric = 'sla_clock' AND day <= %(cutoff_day)s AND key <> issue_metrics_fold(key, %(cutoff)s)
     RETURNING day, key, n, amount)
 INSERT INTO {ROLLUP} AS r (day, metric, key, n, amount)
-SELECT day, 'sla', issue_metrics_fold(key, %(cutoff)s) AS k, sum(n), sum(amount) FROM moved GROUP BY day, k
+SELECT day, 'sla_clock', issue_metrics_fold(key, %(cutoff)s) AS k, sum(n), sum(amount) FROM moved GROUP BY day, k
 HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY day, k
 ON CONFLICT (day, metric, key) DO UPDATE SET n = r.n + EXCLUDED.n, amount = r.amount + EXCLUDED.amount
 RETURNING CASE WHEN r.n = 0 AND r.amount = 0 THEN r.id END
@@ -583,9 +599,9 @@ def issue_metrics_fast(*, created_after: datetime | None, created_before: dateti
         # 1. the rollup's counts and settled SLA outcomes over the whole days
         cursor.execute(
             # the SLA keys as what they count for now (issue_metrics_sla_at): four rows, not one per deadline hour
-            "SELECT metric, CASE WHEN metric = 'sla' THEN issue_metrics_sla_at(key, %s) ELSE key END AS k, "
+            "SELECT metric, CASE WHEN metric = 'sla_clock' THEN issue_metrics_sla_at(key, %s) ELSE key END AS k, "
             f"sum(n)::bigint FROM {COUNTS} WHERE {days} "  # noqa: S608 (fixed text)
-            "AND metric IN ('total', 'status', 'priority', 'type', 'answered', 'satisfied', 'resolved', 'sla', "
+            "AND metric IN ('total', 'status', 'priority', 'type', 'answered', 'satisfied', 'resolved', 'sla_clock', "
             "'duration') GROUP BY metric, k",
             [hour_key(now), *day_params],
         )
@@ -594,7 +610,7 @@ def issue_metrics_fast(*, created_after: datetime | None, created_before: dateti
                 buckets[int(key)] = buckets.get(int(key), 0) + value
             elif metric in counts:
                 counts[metric][key] = counts[metric].get(key, 0) + value
-            elif metric == "sla":
+            elif metric == "sla_clock":
                 if key is None:
                     continue  # a deadline within now's hour: counted live below
                 fr, res = key[0] == "1", key[1] == "1"
