@@ -329,8 +329,9 @@ class DeskOrderIssueAdmin(OrderIssueAdmin):
         if pk is not None and request.method in ("GET", "HEAD"):
             issue = self.get_object(request, object_id)
             if issue is not None:
-                extra_context["workspace"] = workspace.order_panel(issue.order, issue)
-                extra_context["money"] = ledger.order_money(issue.order)
+                panel = extra_context["workspace"] = workspace.order_panel(issue.order, issue)
+                # the order's money from the panel's payments and refunds; the refunds field shows it too
+                extra_context["money"] = issue._page_money = panel.money
                 extra_context["next_issue_url"] = next_issue_url(request.user, issue)
                 extra_context["appeasement_url"] = (
                     reverse("admin:orders_order_appeasement", args=[issue.order.pk]) + f"?issue={issue.pk}"

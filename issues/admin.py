@@ -233,7 +233,20 @@ class ItemChoiceField(forms.ModelMultipleChoiceField):
         return f"#{obj.line_number} {obj.store_item_name} ({obj.sku}) × {obj.quantity} at {obj.unit_price}"
 
 
+class ListedChoiceIterator(forms.models.ModelChoiceIterator):
+    """Django's choices of a model, read in one query: its own iterator reads them through ``iterator()``, on
+    PostgreSQL a server-side cursor (DECLARE, FETCH, CLOSE: three round trips) for the dozen employees listed."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
 class EmployeeChoiceField(forms.ModelChoiceField):
+    iterator = ListedChoiceIterator
+
     def label_from_instance(self, obj) -> str:
         return obj.username
 
@@ -491,7 +504,8 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
                 for r in rows
             ),
         )
-        refundable = ledger.refundable(obj.order)
+        money = getattr(obj, "_page_money", None)  # the workspace's, read with the order's payments and refunds
+        refundable = money.refundable if money is not None else ledger.refundable(obj.order)
         return format_html(
             '<div class="bo-scroll" id="issue-refunds"><table class="bo-table">'
             "<tr><th>Refund</th><th>Amount</th><th>Source</th><th>Status</th><th>Failure reason</th>"
