@@ -11,25 +11,19 @@ from django.utils import timezone
 import desk.templatetags.backoffice as tags
 from desk.fieldset import FIELDSET_TEMPLATE
 from issues.models import OrderIssue
+from tests.admin.renderings import both_renderings
 from tests.admin.test_workspace import issue_form, issue_url, logged_in
 from tests.factories import issue_factory, order_with_items
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def renderings(monkeypatch):
-    """Each fieldset the workspace renders, as (desk.fieldset's HTML, Unfold's templates' HTML)."""
-    seen = []
-    fast = tags.render_fieldset
+def unfolds_fieldset(fieldset, context) -> str:
+    return context.template.engine.get_template(FIELDSET_TEMPLATE).render(context)
 
-    def both(fieldset, context):
-        html = fast(fieldset, context)
-        seen.append((html, context.template.engine.get_template(FIELDSET_TEMPLATE).render(context)))
-        return html
 
-    monkeypatch.setattr(tags, "render_fieldset", both)
-    return seen
+# each fieldset the workspace renders, as (desk.fieldset's HTML, Unfold's templates' HTML)
+renderings = both_renderings(tags, "render_fieldset", unfolds_fieldset)
 
 
 def assert_same(renderings) -> str:
