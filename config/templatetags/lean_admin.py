@@ -3,17 +3,17 @@ Python (config.lean_changelist), the same HTML as its template."""
 
 from django import template
 from django.utils.safestring import mark_safe
-from unfold.templatetags.unfold_list import result_list
 
-from config.lean_changelist import ROWS_TEMPLATE, render_results
+from config.lean_changelist import ROWS_TEMPLATE, render_results, result_list
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
 def lean_result_list(context, cl):
-    """Unfold's ``{% unfold_result_list cl %}``: its context (``result_list``), its template where the table is not
-    a plain one, else the same HTML rendered in Python."""
+    """Unfold's ``{% unfold_result_list cl %}``: its context (``result_list``, each row's cells worked out as Unfold
+    does, with what every row shares worked out once), its template where the table is not a plain one, else the
+    same HTML rendered in Python."""
     rows = context.new(result_list(context, cl))
     csrf_token = context.get("csrf_token")  # as Django's inclusion tags pass it on
     if csrf_token is not None:

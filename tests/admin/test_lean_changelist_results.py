@@ -4,7 +4,9 @@ actions, links and cell labels are what agents click and what the narrow layout 
 
 import pytest
 from django.contrib import admin
+from unfold.templatetags import unfold_list
 
+import config.lean_changelist as lean
 import config.templatetags.lean_admin as tags
 from appeasements.models import Appeasement
 from config.admin_mixins import LEAN_CHANGE_LIST_TEMPLATE
@@ -59,3 +61,42 @@ def test_a_changelist_without_rows_keeps_unfolds_template(renderings, manager):
 def test_the_project_admins_use_the_lean_changelist():
     lean = [a for a in admin.site._registry.values() if a.change_list_template == LEAN_CHANGE_LIST_TEMPLATE]
     assert {type(a).__name__ for a in lean} >= {"DeskOrderIssueAdmin", "DeskOrderAdmin", "AppeasementAdmin"}
+
+
+@pytest.fixture
+def cell_pairs(monkeypatch):
+    """Each row's cells, as (config.lean_changelist's, Unfold's ``items_for_result``)."""
+    seen = []
+    lean_cells = lean.row_cells
+
+    def both(cl, headers):
+        cells = lean_cells(cl, headers)
+
+        def compare(result):
+            mine = list(cells(result))
+            seen.append((mine, list(unfold_list.items_for_result(cl, result, None))))
+            return iter(mine)
+
+        return compare
+
+    monkeypatch.setattr(lean, "row_cells", both)
+    return seen
+
+
+def test_each_rows_cells_are_unfolds(cell_pairs, rows, agent, manager):  # noqa: F811
+    order = order_with_items()
+    add_everything(order, issue_factory(order, assigned_to=agent), agent, manager, 2)
+    client = logged_in(manager)
+    urls = [changelist(model) for model in (OrderIssue, Order, OrderItem, Refund, Appeasement, Return, Notification)]
+    urls += [
+        changelist(OrderIssue) + "?status__exact=in_progress&o=-2.3",  # the links keep the filters and order
+        changelist(OrderIssue) + f"?q={order.customer_email}&o=1",
+        changelist(ApprovalRequest) + "?state__exact=pending",
+        changelist(Order) + "?_to_field=id&_popup=1",  # the order picker of the issue form (raw id)
+    ]
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+        assert cell_pairs, url
+        for mine, unfolds in cell_pairs:
+            assert mine == unfolds, url
+        cell_pairs.clear()
