@@ -665,13 +665,12 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         pk = pk_from_url(self.model, object_id)  # None for "abc" or an id past the column: no such issue
-        page = issue_page(pk) if pk is not None else None
-        if page is not None and request.method in ("GET", "HEAD"):
+        read = self.get_object(request, object_id) if pk is not None and request.method in ("GET", "HEAD") else None
+        page = issue_page(pk, read.issue_id if read is not None else None) if pk is not None else None
+        if page is not None and read is not None:
             # The object is read once per GET (ServiceFSMAdminMixin.get_object): the refunds table reuses the
             # timeline's refunds. A POST's form gets its own object, and its refunds field reads them itself.
-            obj = self.get_object(request, object_id)
-            if obj is not None:
-                obj._page_refunds = page.refunds
+            read._page_refunds = page.refunds
         pending = page.pending_approvals if page else []
         for approval in pending:
             approval.requested_status_label = status_label(approval.requested_status)
