@@ -308,8 +308,14 @@ class LeanChangelistMixin(BadInputAdminMixin):
         )
 
 
+# django-unfold's changelist page, its table of rows rendered in Python (config.lean_changelist: the same HTML)
+LEAN_CHANGE_LIST_TEMPLATE = "admin/lean_change_list.html"
+
+
 class ModelAdmin(BadInputAdminMixin, UnfoldModelAdmin):
     """The admin of a model without history: django-unfold's dress (docs/admin.md), no 500 for a bad URL."""
+
+    change_list_template = LEAN_CHANGE_LIST_TEMPLATE
 
 
 class TabularInline(UnfoldTabularInline):
@@ -328,6 +334,8 @@ class SimpleHistoryAdmin(LeanChangelistMixin, history_admin.SimpleHistoryAdmin, 
     A row or version id that cannot name one (``abc``, an id past the column's range) is a page that does not
     exist: simple-history would pass it to a lookup that raises (a 500).
     """
+
+    change_list_template = LEAN_CHANGE_LIST_TEMPLATE
 
     def history_view(self, request, object_id, extra_context=None):
         if pk_from_url(self.model, object_id) is None:

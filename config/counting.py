@@ -28,6 +28,10 @@ def estimated_count(queryset: QuerySet, *, threshold: int = ESTIMATE_ABOVE) -> t
     if connection.vendor != "postgresql" or queryset.query.is_sliced or queryset.query.distinct:
         return queryset.count(), False
     queryset = queryset.order_by()
+    if not queryset.query.combinator:
+        # the rows' ids only: the columns and annotations a list shows (an issue's SLA clock) count no rows, and a
+        # sliced count would compute them for each row it counts
+        queryset = queryset.values("pk")
     bounded = queryset[: threshold + 1].count()
     if bounded <= threshold:
         return bounded, False

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Subquery, Sum
+from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -301,18 +301,28 @@ class DeskOrderAdmin(OrderAdmin):
         return TemplateResponse(request, "admin/orders/order/refund.html", context)
 
 
-def next_issue_url(user, issue: OrderIssue) -> str:
-    """The agent's next open issue after this one (oldest first), else the first of the queue; "" when none.
-    One query, two index walks of ``issue_open_queue_idx`` (the agent's open queue by age) of one row each."""
-    queue = OrderIssue.objects.filter(assigned_to_id=user.pk).exclude(status__in=sla.DONE).exclude(pk=issue.pk)
-    later = queue.filter(created_at__gt=issue.created_at).order_by("created_at", "id").values("pk")[:1]
+def next_issue_pk(user) -> Coalesce:
+    """The id of the agent's next open issue after the issue a query reads (oldest first), else the first of the
+    queue, else None, as an expression to annotate that issue with. Two index walks of ``issue_open_queue_idx``
+    (the agent's open queue by age) of one row each."""
+    queue = OrderIssue.objects.filter(assigned_to_id=user.pk).exclude(status__in=sla.DONE).exclude(pk=OuterRef("pk"))
+    later = queue.filter(created_at__gt=OuterRef("created_at")).order_by("created_at", "id").values("pk")[:1]
     first = queue.order_by("created_at", "id").values("pk")[:1]
-    pk = (
-        OrderIssue.objects.filter(pk=issue.pk)
-        .annotate(next_pk=Coalesce(Subquery(later), Subquery(first)))
-        .values_list("next_pk", flat=True)
-        .first()
-    )
+    return Coalesce(Subquery(later), Subquery(first))
+
+
+def next_issue_url(user, issue: OrderIssue) -> str:
+    """The agent's next open issue after this one (``next_issue_pk``), as its page's address; "" when none. The
+    workspace reads it with the issue itself (``DeskOrderIssueAdmin.get_queryset``): one query fewer."""
+    if "next_pk" in issue.__dict__:
+        pk = issue.next_pk
+    else:
+        pk = (
+            OrderIssue.objects.filter(pk=issue.pk)
+            .annotate(next_pk=next_issue_pk(user))
+            .values_list("next_pk", flat=True)
+            .first()
+        )
     return reverse("admin:issues_orderissue_change", args=[pk]) if pk is not None else ""
 
 
@@ -320,6 +330,13 @@ class DeskOrderIssueAdmin(OrderIssueAdmin):
     """The issue page with the appeasements that settle it; the managers' dashboard."""
 
     inlines = [*OrderIssueAdmin.inlines, AppeasementIssueInline]
+
+    def get_queryset(self, request):
+        """The issue a workspace (a GET of its page) reads comes with the next issue of the viewer's queue."""
+        queryset = super().get_queryset(request)
+        if getattr(request, "_admin_reading_object", False) and request.method in ("GET", "HEAD"):
+            queryset = queryset.annotate(next_pk=next_issue_pk(request.user))
+        return queryset
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The workspace: the issue's order beside it (desk.workspace), what is refundable, the next issue of the
@@ -329,8 +346,9 @@ class DeskOrderIssueAdmin(OrderIssueAdmin):
         if pk is not None and request.method in ("GET", "HEAD"):
             issue = self.get_object(request, object_id)
             if issue is not None:
-                extra_context["workspace"] = workspace.order_panel(issue.order, issue)
-                extra_context["money"] = ledger.order_money(issue.order)
+                panel = extra_context["workspace"] = workspace.order_panel(issue.order, issue)
+                # the order's money from the panel's payments and refunds; the refunds field shows it too
+                extra_context["money"] = issue._page_money = panel.money
                 extra_context["next_issue_url"] = next_issue_url(request.user, issue)
                 extra_context["appeasement_url"] = (
                     reverse("admin:orders_order_appeasement", args=[issue.order.pk]) + f"?issue={issue.pk}"

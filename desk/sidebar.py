@@ -7,6 +7,8 @@ A badge is a count the template asks for only when it draws the link: one indexe
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connections, router
 from django.db.models import Exists, OuterRef
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
@@ -30,25 +32,62 @@ def sidebar_facts(request) -> dict:
 
     The viewer is a value in the SQL, not a correlated reference: the planner then sees whose queue it counts and
     walks ``issue_open_queue_idx`` (a correlated count over an assignee was planned for the average assignee, a
-    sequential scan of a million issues: 160 ms on every admin page)."""
+    sequential scan of a million issues: 160 ms on every admin page).
+
+    Written as SQL (the same query as ``sidebar_facts_query``, which tests/admin/test_workspace.py compares it
+    with): every admin page runs it, and the ORM took about 1.5 ms to build the three subqueries of a 0.3 ms
+    query."""
     if "_sidebar_facts" not in request.__dict__:
         user = request.user
-        mine = OrderIssue.objects.filter(assigned_to_id=user.pk).exclude(status__in=sla.DONE)
-        pending = ApprovalRequest.objects.filter(state=ApprovalState.PENDING)
-        row = (
-            get_user_model()
-            .objects.filter(pk=user.pk)
-            .annotate(
-                mine=bounded_count(mine),
-                pending=bounded_count(pending),
-                manager=Exists(user.groups.through.objects.filter(user=OuterRef("pk"), group__name=MANAGER_GROUP)),
-            )
-            .values("mine", "pending", "manager")
-            .first()
-        ) or {"mine": 0, "pending": 0, "manager": False}
+        with connections[router.db_for_read(OrderIssue)].cursor() as cursor:
+            params = [user.pk, *sla.DONE, BADGE_CAP, ApprovalState.PENDING, BADGE_CAP, MANAGER_GROUP, user.pk]
+            cursor.execute(_facts_sql(), params)
+            found = cursor.fetchone()
+        row = {"mine": found[0], "pending": found[1], "manager": found[2]} if found else None
+        row = row or {"mine": 0, "pending": 0, "manager": False}
         row["manager"] = bool(row["manager"]) or user.is_superuser
         request._sidebar_facts = row
     return request._sidebar_facts
+
+
+def sidebar_facts_query(user):
+    """``sidebar_facts``'s query in the ORM (what its SQL says): the user's row with ``mine``, ``pending`` and
+    ``manager``."""
+    mine = OrderIssue.objects.filter(assigned_to_id=user.pk).exclude(status__in=sla.DONE)
+    pending = ApprovalRequest.objects.filter(state=ApprovalState.PENDING)
+    return (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(
+            mine=bounded_count(mine),
+            pending=bounded_count(pending),
+            manager=Exists(user.groups.through.objects.filter(user=OuterRef("pk"), group__name=MANAGER_GROUP)),
+        )
+        .values("mine", "pending", "manager")
+    )
+
+
+def _facts_sql() -> str:
+    qn = connections[router.db_for_read(OrderIssue)].ops.quote_name
+    users = get_user_model()._meta
+    membership = users.model.groups.through._meta
+    issues, approvals, groups = OrderIssue._meta, ApprovalRequest._meta, Group._meta
+
+    def col(opts, name: str) -> str:
+        return qn(opts.get_field(name).column)
+
+    done = ", ".join(["%s"] * len(sla.DONE))
+    return (
+        "SELECT"  # noqa: S608 - table and column names from the models, values as parameters
+        f" (SELECT COUNT(*) FROM (SELECT {qn(issues.pk.column)} FROM {qn(issues.db_table)}"
+        f" WHERE {col(issues, 'assigned_to')} = %s AND NOT ({col(issues, 'status')} IN ({done})) LIMIT %s) AS capped),"
+        f" (SELECT COUNT(*) FROM (SELECT {qn(approvals.pk.column)} FROM {qn(approvals.db_table)}"
+        f" WHERE {col(approvals, 'state')} = %s LIMIT %s) AS capped),"
+        f" EXISTS (SELECT 1 FROM {qn(membership.db_table)} m INNER JOIN {qn(groups.db_table)} g"
+        f" ON g.{qn(groups.pk.column)} = m.{col(membership, 'group')}"
+        f" WHERE m.{col(membership, 'user')} = u.{qn(users.pk.column)} AND g.{col(groups, 'name')} = %s)"
+        f" FROM {qn(users.db_table)} u WHERE u.{qn(users.pk.column)} = %s"
+    )
 
 
 def badge_text(n: int | None) -> str:

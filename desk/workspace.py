@@ -1,6 +1,7 @@
 """What the issue workspace shows of the issue's order (docs/admin.md, "The issue page"): the customer, the items
 with SKU, quantity and price, the payments, every refund of the order with its status, the returns, and the other
-issues of this order and of this customer. Five queries, whatever the order's size (tests/admin/test_workspace.py).
+issues of this order and of this customer, and the order's money from its payments and refunds. Five queries,
+whatever the order's size (tests/admin/test_workspace.py).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from issues.models import OrderIssue
+from orders import ledger
 from orders.models import Order, OrderItem, Payment, Refund
 from returns.models import Return
 
@@ -22,6 +24,12 @@ class OrderPanel:
     refunds: list[Refund] = field(default_factory=list)
     returns: list[Return] = field(default_factory=list)
     other_issues: list[OrderIssue] = field(default_factory=list)
+
+    @property
+    def money(self) -> ledger.Money:
+        """The order's paid, refunded and refundable, summed from the payments and refunds shown (every one of the
+        order's): the ledger's sums without reading them again."""
+        return ledger.money_of(self.payments, self.refunds)
 
 
 def order_panel(order: Order, issue: OrderIssue | None = None) -> OrderPanel:

@@ -162,8 +162,9 @@ def issue_timeline(issue_pk: int) -> list[dict[str, Any]]:
     return issue_page(issue_pk).timeline
 
 
-def issue_page(issue_pk: int) -> IssuePage:
-    """The issue's timeline (see ``issue_timeline``), with its refunds and approval requests."""
+def issue_page(issue_pk: int, issue_id: str | None = None) -> IssuePage:
+    """The issue's timeline (see ``issue_timeline``), with its refunds and approval requests; ``issue_id``, when the
+    caller has read the issue, spares the refunds' query a subquery for it."""
     events: list[dict[str, Any]] = []
     history = (
         OrderIssue.history.filter(id=issue_pk)
@@ -195,7 +196,8 @@ def issue_page(issue_pk: int) -> IssuePage:
                 note.created_at, who, "note", note.body, f"{note.get_kind_display()} · {note.get_channel_display()}"
             )
         )
-    issue_id = Subquery(OrderIssue.objects.filter(pk=issue_pk).values("issue_id")[:1])
+    if issue_id is None:
+        issue_id = Subquery(OrderIssue.objects.filter(pk=issue_pk).values("issue_id")[:1])
     refunds = list(
         Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id=issue_id)
         .select_related("requested_by", "approved_by")

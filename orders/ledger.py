@@ -73,6 +73,15 @@ _MONEY_SQL = (
 )
 
 
+def money_of(payments, refunds) -> Money:
+    """Paid and refunded for one order from its payments and refunds already read (all of them): the same sums as
+    :func:`order_money`, for a page that shows those rows anyway (the issue workspace). Never for a write: a write
+    reads :func:`order_money` under the order's lock."""
+    paid = sum((p.amount for p in payments if p.status == PaymentStatus.CAPTURED), ZERO)
+    refunded = sum((r.amount for r in refunds if r.status != RefundStatus.FAILED), ZERO)
+    return Money(paid=_money(paid), refunded=_money(refunded))
+
+
 def refundable(order: Order) -> Decimal:
     """What is still refundable of ``order`` (read from the database; lock it first to rely on it)."""
     return order_money(order).refundable

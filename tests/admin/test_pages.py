@@ -102,9 +102,10 @@ PINNED = {
     "order search by email": 6 + SIDEBAR,
     "order page": 13
     + SIDEBAR,  # + whether anything shipped (the Cancel button's condition: a shipped order is returned)
-    # + the workspace (issue 23): the order's items, payments, refunds, returns, other issues, its money, the next
-    # issue of the queue; the assignee comes joined to the issue
-    "issue page (timeline)": 13 + SIDEBAR + 6,
+    # + the workspace (issue 23): the order's items, payments, refunds, returns, other issues; the order's money is
+    # summed from the payments and refunds read (for the panel and the refunds field); the assignee and the next
+    # issue of the viewer's queue come with the issue
+    "issue page (timeline)": 12 + SIDEBAR + 4,
     # + the employee's role (their groups) and refund limit (and what is left of it, when they have one)
     "issue refund form": 7 + SIDEBAR,
     # + what it shows: the order's money, the employee's role (their groups) and refund limit

@@ -439,3 +439,24 @@ def test_the_next_issue_is_the_agents_next_open_one_by_age_then_the_first(agent)
     assert next_issue_url(agent, later) == issue_url(first)  # after the last: the first of the queue
     OrderIssue.objects.filter(pk__in=[first.pk, current.pk]).update(status="resolved")
     assert next_issue_url(agent, later) == ""
+
+
+def test_the_sidebars_facts_are_its_orm_querys(agent, other_agent, manager, monkeypatch):
+    """desk.sidebar.sidebar_facts is SQL of its own (every admin page runs it); the ORM query says what it counts."""
+    from django.test import RequestFactory
+
+    from desk import sidebar
+
+    monkeypatch.setattr(sidebar, "BADGE_CAP", 3)
+    order = order_with_items()
+    for _ in range(5):
+        issue_factory(order, assigned_to=agent)
+    OrderIssue.objects.filter(pk=issue_factory(order, assigned_to=other_agent).pk).update(status="closed")
+    logged_in(agent).post(transition_url(issue_factory(order, assigned_to=agent), "escalate"), {"notes": "Why."})
+    for user in (agent, other_agent, manager):
+        request = RequestFactory().get("/admin/")
+        request.user = user
+        expected = sidebar.sidebar_facts_query(user).first()
+        expected["manager"] = bool(expected["manager"]) or user.is_superuser
+        assert sidebar.sidebar_facts(request) == expected, user
+    assert sidebar.sidebar_facts_query(agent).first()["mine"] == 3  # counted up to the cap

@@ -8,8 +8,8 @@ from django.db import transaction
 from config.api.exception_handler import api_exception_handler
 from config.api.renderers import MoneyJSONRenderer
 from orders.errors import RefundProcessingError
-from orders.ledger import Money, order_money
-from orders.models import PaymentStatus, Refund, RefundCause, RefundSource, RefundStatus
+from orders.ledger import Money, money_of, order_money
+from orders.models import Payment, PaymentStatus, Refund, RefundCause, RefundSource, RefundStatus
 from orders.selectors import orders_with_totals
 from orders.services import refund_process, refund_record
 from tests.factories import PaymentFactory, order_with_items
@@ -265,6 +265,10 @@ def test_order_money_reads_the_same_sums_as_the_totals_annotation(agent):
     annotated = orders_with_totals().get(pk=order.pk)
     assert order_money(order) == Money(paid=D("17.35"), refunded=D("4.15"))
     assert (annotated.paid_total, annotated.refunded_total) == (D("17.35"), D("4.15"))
+    # a page that shows every payment and refund of the order (the issue workspace) sums the rows it read
+    rows = money_of(Payment.objects.filter(order=order), Refund.objects.filter(order=order))
+    assert rows == order_money(order)
+    assert money_of([], []) == Money(paid=D("0.00"), refunded=D("0.00"))
 
 
 def test_a_sum_sqlite_reads_as_a_float_is_money_by_its_decimal_spelling():

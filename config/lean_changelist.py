@@ -1,0 +1,231 @@
+"""django-unfold's (0.91) changelist table, rendered in Python: the same HTML, byte for byte, as its
+``admin/change_list_results.html`` (issue 23: the changelists' server time).
+
+For each of a page's 50 rows that template checks the model admin's ordering field twice and its sections twice,
+cycles the row's class, loops over the row's cells and includes the row actions' template: about 9 ms of an issue
+changelist, more than the cells themselves. Here the table is joined from the template's own text, with the same
+cells (Unfold's ``items_for_result``), headers (its ``change_list_headers.html``) and row actions (its
+``actions_row.html``, rendered once when a row has none, else for each row).
+
+Only the plain table is rendered here; a changelist with editable columns (hidden fields, forms), a drag-to-order
+field, expandable sections or no rows renders through Unfold's template, as before. The project's admins use it
+through ``admin/lean_change_list.html`` (config.admin_mixins); tests/admin/test_lean_changelist_results.py compares
+the two renderings on every changelist of the daily flow.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib.admin.templatetags.admin_list import _coerce_field_name
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.contrib.admin.utils import lookup_field
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import models
+from django.urls import NoReverseMatch
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from unfold.templatetags import unfold_list
+from unfold.utils import (
+    display_for_dropdown,
+    display_for_field,
+    display_for_header,
+    display_for_label,
+    display_for_value,
+)
+
+ROWS_TEMPLATE = "change_list_results.html"
+HEADERS_TEMPLATE = "unfold/helpers/change_list_headers.html"
+ACTIONS_ROW_TEMPLATE = "unfold/helpers/actions_row.html"
+
+TABLE_BOX = (
+    "-mx-1 px-1 overflow-x-auto lg:border lg:border-base-200 lg:mx-0 lg:px-0 lg:shadow-xs lg:dark:border-base-800 "
+    "lg:bg-white lg:dark:bg-base-900"
+)
+TABLE = 'id="result_list" class="result-list block border-base-200 border-spacing-none border-separate w-full lg:table"'
+ROW = (
+    "data-row block border border-base-200 mb-3 relative rounded-default lg:table-row lg:border-none lg:mb-0 "
+    "lg:rounded-none dark:border-base-800"
+)
+STRIPES = ("", "bg-base-50 dark:bg-white/[.02]")  # the template's {% cycle %}
+
+
+def plain(context) -> bool:
+    """Whether ``render_results`` renders this changelist's table itself (else Unfold's template does)."""
+    cl = context["cl"]
+    model_admin = cl.model_admin
+    return bool(
+        context.get("results")
+        and not context.get("result_hidden_fields")
+        and not getattr(cl, "formset", None)
+        and not getattr(model_admin, "ordering_field", None)
+        and not len(getattr(model_admin, "list_sections", None) or [])
+    )
+
+
+def render_results(context, engine) -> str | None:
+    """Unfold's ``change_list_results.html`` for the inclusion context of its ``result_list`` (``context``), or None
+    when the table is not a plain one (``plain``)."""
+    if not plain(context):
+        return None
+    cl = context["cl"]
+    headers = engine.get_template(HEADERS_TEMPLATE)
+    with context.push():
+        headers_html = headers.render(context)
+    actions = context.get("actions_row")
+    actions_template = engine.get_template(ACTIONS_ROW_TEMPLATE)
+    none_html = None
+    rows = []
+    for i, result in enumerate(context["results"]):
+        if actions:
+            with context.push(actions=actions, instance_pk=result.instance.pk):
+                actions_html = actions_template.render(context)
+        else:
+            if none_html is None:
+                with context.push(actions=actions, instance_pk=result.instance.pk):
+                    none_html = actions_template.render(context)
+            actions_html = none_html
+        cells = "".join(f"\n                            {item}\n                        " for item in result)
+        rows.append(
+            f'\n                <tbody class="block relative lg:table-row-group {STRIPES[i % 2]}" '
+            'x-data="{rowOpen: false}" >\n                    \n\n'
+            f'                    <tr class="{ROW}">\n                        \n\n                        \n\n'
+            f"                        {cells}\n\n                        {actions_html}\n                    </tr>\n\n"
+            "                    \n                </tbody>\n            "
+        )
+    rounded = "lg:rounded-b-default" if cl.search_fields or cl.has_filters else "lg:rounded-default"
+    scrollbar = "simplebar-horizontal-scrollbar-top" if cl.model_admin.list_horizontal_scrollbar_top else ""
+    return (
+        "\n\n\n\n"
+        f'\n    <div class="{rounded} {TABLE_BOX} {scrollbar}" data-simplebar data-simplebar-auto-hide="false">\n'
+        f"        <table {TABLE} >\n            {headers_html}\n\n            {''.join(rows)}\n        </table>\n"
+        "    </div>\n\n"
+    )
+
+
+# --------------------------------------------------------------------------- the cells of each row
+
+
+def result_list(context, cl) -> dict:
+    """Unfold's ``result_list`` (the inclusion context of its table), each row's cells from ``row_cells``."""
+    headers = list(unfold_list.result_headers(cl))  # built once per changelist (desk.unfold_fixes)
+    return {
+        "cl": cl,
+        "result_hidden_fields": list(unfold_list.result_hidden_fields(cl)),
+        "result_headers": headers,
+        "num_sorted_fields": sum(1 for h in headers if h["sortable"] and h["sorted"]),
+        "results": list(results(cl, headers)),
+        "actions_row": context.get("actions_row"),
+        "has_add_permission": cl.model_admin.has_add_permission(context["request"]),
+    }
+
+
+def results(cl, headers):
+    """Unfold's ``results``: a changelist with editable columns keeps its ``items_for_result``."""
+    if getattr(cl, "formset", None):
+        yield from unfold_list.results(cl)
+        return
+    cells = row_cells(cl, headers)
+    for result in cl.result_list:
+        yield unfold_list.UnfoldResultList(result, None, cells(result))
+
+
+def row_cells(cl, headers):
+    """``cells(result)``: Unfold's ``items_for_result(cl, result, None)``, the same HTML, with what is the same for
+    every row (empty value, classes, header labels, the change link's address pattern and its preserved filters)
+    worked out once per changelist instead of once per cell."""
+    model_admin = cl.model_admin
+    empty = model_admin.get_empty_value_display()
+    hidden = (
+        getattr(model_admin, "ordering_field", None) if getattr(model_admin, "hide_ordering_field", False) else None
+    )
+    link_classes = " ".join(unfold_list.LINK_CLASSES)
+    select_record = conditional_escape(str(_("Select record")))
+    pk_attname = cl.lookup_opts.pk.attname
+    link_attr = str(cl.to_field) if cl.to_field else pk_attname
+    columns, first = [], True
+    for index, name in enumerate(cl.list_display):
+        linked = cl.list_display_links is not None and (
+            (first and not cl.list_display_links) or name in cl.list_display_links
+        )
+        tag = None
+        if linked:
+            tag, first = ("th" if first else "td"), False
+        label = select_record if index == 0 and not linked else conditional_escape(headers[index]["text"])
+        base = [f"field-{_coerce_field_name(name, index)}", *unfold_list.ROW_CLASSES]
+        columns.append((name, tag, label, base, name == hidden))
+    links = {}  # the change link's pattern: the address of one row, its id swapped for each row's
+
+    def link(result) -> str:
+        pk = getattr(result, cl.pk_attname)
+        if not isinstance(pk, int) or isinstance(pk, bool):
+            return add_preserved_filters(preserved, cl.url_for_result(result))
+        if "pattern" not in links:
+            url = cl.url_for_result(result)
+            full = add_preserved_filters(preserved, url)
+            marker = f"/{pk}/"
+            if not full.startswith(url) or "?" in url or url.count(marker) != 1:
+                return full
+            head, tail = url.split(marker)
+            links["pattern"] = (f"{head}/", f"/{tail}{full[len(url) :]}")
+            return full
+        head, tail = links["pattern"]
+        return f"{head}{pk}{tail}"
+
+    preserved = {"preserved_filters": cl.preserved_filters, "opts": cl.opts}
+
+    def cells(result):
+        for name, tag, label, base, hide in columns:
+            row_classes = list(base)
+            empty_value_display = empty
+            try:
+                f, attr, value = lookup_field(name, result, model_admin)
+            except ObjectDoesNotExist:
+                result_repr = empty_value_display
+            else:
+                empty_value_display = getattr(attr, "empty_value_display", empty_value_display)
+                if f is None or f.auto_created:
+                    if name == "action_checkbox":
+                        row_classes = unfold_list.CHECKBOX_CLASSES
+                    if getattr(attr, "label", False):
+                        result_repr = display_for_label(value, empty_value_display, attr.label)
+                    elif getattr(attr, "dropdown", False):
+                        result_repr = display_for_dropdown(result, name, value, empty_value_display)
+                    elif getattr(attr, "header", False):
+                        result_repr = display_for_header(value, empty_value_display)
+                    else:
+                        result_repr = display_for_value(value, empty_value_display, getattr(attr, "boolean", False))
+                    if isinstance(value, datetime.date | datetime.time):
+                        row_classes.append("nowrap")
+                else:
+                    if isinstance(f.remote_field, models.ManyToOneRel):
+                        field_val = getattr(result, f.name)
+                        result_repr = empty_value_display if field_val is None else field_val
+                    else:
+                        result_repr = display_for_field(value, f, empty_value_display)
+                    if isinstance(f, models.DateField | models.TimeField | models.ForeignKey):
+                        row_classes.append("nowrap")
+            if tag is not None:
+                try:
+                    url = link(result)
+                except NoReverseMatch:
+                    inner = conditional_escape(result_repr)
+                else:
+                    popup = format_html(' data-popup-opener="{}"', result.serializable_value(link_attr))
+                    inner = format_html(
+                        '<a href="{}" class="{}" {}>{}</a>',
+                        url,
+                        link_classes,
+                        popup if cl.is_popup else "",
+                        result_repr,
+                    )
+                classes = " ".join(row_classes)
+                yield mark_safe(f'<{tag} class="{classes}" data-label="{label}">{inner}</{tag}>')  # noqa: S308
+            else:
+                if hide:
+                    row_classes.append("!hidden")
+                classes = " ".join(row_classes)
+                yield mark_safe(f'<td class="{classes}" data-label="{label}">{conditional_escape(result_repr)}</td>')  # noqa: S308
+
+    return cells
