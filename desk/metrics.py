@@ -27,7 +27,8 @@ SETTLED = (RefundStatus.COMPLETED, RefundStatus.FAILED)
 
 
 def _counts(queryset, field: str) -> dict[str, int]:
-    return dict(queryset.order_by().values_list(field).annotate(n=Count("id")))
+    # COUNT(*), not COUNT(id): a count that needs no column of the row can be answered from an index alone
+    return dict(queryset.order_by().values_list(field).annotate(n=Count("*")))
 
 
 class BusinessCollector:
