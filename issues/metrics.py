@@ -72,10 +72,10 @@ CREATE OR REPLACE FUNCTION issue_metrics_hour(ts timestamptz) RETURNS text
 -- expression, so that the planner inlines it (a function with a FROM runs as a call per row).
 CREATE OR REPLACE FUNCTION issue_metrics_sla_at(key text, hour text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
 SELECT CASE WHEN split_part(key, '|', 1) = hour OR split_part(key, '|', 2) = hour THEN NULL
-    ELSE (CASE WHEN left(key, 1) = '1'
+    ELSE (CASE WHEN split_part(key, '|', 1) = '1'
                  OR (split_part(key, '|', 1) < hour COLLATE "C" AND length(split_part(key, '|', 1)) > 1)
                THEN '1' ELSE '0' END)
-      || (CASE WHEN right(key, 1) = '1'
+      || (CASE WHEN split_part(key, '|', 2) = '1'
                  OR (split_part(key, '|', 2) < hour COLLATE "C" AND length(split_part(key, '|', 2)) > 1)
                THEN '1' ELSE '0' END) END
 $$;

@@ -116,7 +116,9 @@ PINNED = {
     "SLA breaching within the hour": 5 + SIDEBAR,
     "SLA breached incl. resolved": 5 + SIDEBAR,
     "approval inbox": 5 + SIDEBAR,
-    "dashboard": 20 + SIDEBAR,
+    # the metrics: on PostgreSQL from the rollup (issues/metrics.py; here, with no issue of the range resolved, one
+    # query more than the reference SQLite runs), on SQLite computed live
+    "dashboard": (21 if connection.vendor == "postgresql" else 20) + SIDEBAR,
 }
 
 
