@@ -3,6 +3,8 @@
 from django import template
 from django.utils.safestring import mark_safe
 
+from config import lean_filter
+from desk import sidebar_cache
 from desk.dashboard import daily_panel as _daily_panel
 from desk.dashboard import hours_text
 from desk.fieldset import FIELDSET_TEMPLATE, render_fieldset
@@ -29,3 +31,16 @@ def desk_fieldset(context):
     if html is None:
         html = context.template.engine.get_template(FIELDSET_TEMPLATE).render(context)
     return mark_safe(html)  # noqa: S308 - the templates' markup, every value escaped as they escape it
+
+
+@register.simple_tag(takes_context=True)
+def desk_nav_sidebar(context):
+    """Unfold's sidebar (``admin/nav_sidebar.html``), rendered once per viewer, page and badge counts
+    (desk.sidebar_cache)."""
+    return mark_safe(sidebar_cache.render(context))  # noqa: S308 - Unfold's template's own output
+
+
+@register.simple_tag(takes_context=True)
+def desk_list_filter(context):
+    """Unfold's list filter (``admin/filter.html``), rendered in Python (config.lean_filter)."""
+    return mark_safe(lean_filter.render_filter(context))  # noqa: S308 - escaped as the template escapes
