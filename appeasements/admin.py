@@ -29,6 +29,7 @@ from config.admin_mixins import (
     ReadOnlyInline,
     ServiceFSMAdminMixin,
     SimpleHistoryAdmin,
+    choice_label,
     has_control_characters,
     once_per_object,
 )
@@ -146,7 +147,7 @@ class AppeasementAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdm
             '<span class="nowrap">{}</span><br><span class="bo-quiet nowrap">{} · for the {}</span>',
             obj.appeasement_id,
             f"{timezone.localtime(obj.created_at):%Y-%m-%d}",
-            obj.get_type_display().lower(),
+            choice_label(obj, "type").lower(),
         )
 
     @admin.display(description="Amount", ordering="_amount")

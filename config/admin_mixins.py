@@ -20,7 +20,10 @@ from django.db import NotSupportedError, connections, router
 from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.utils.encoding import force_str
+from django.utils.hashable import make_hashable
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_fsm.admin import FSMAdminMixin
 from simple_history import admin as history_admin
@@ -304,8 +307,28 @@ class LeanChangelistMixin(BadInputAdminMixin):
             '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
             helpers.ACTION_CHECKBOX_NAME,
             str(obj.pk),
-            format_html(_("Select this object for an action - {}"), str(obj)),
+            format_html(_select_label(get_language()), str(obj)),
         )
+
+
+@functools.lru_cache(maxsize=16)
+def _select_label(language: str | None) -> str:
+    """The checkbox's label, translated once per language rather than once per row."""
+    return _("Select this object for an action - {}")
+
+
+@functools.lru_cache(maxsize=256)
+def _choice_labels(field, language: str | None) -> dict:
+    return {make_hashable(value): force_str(label, strings_only=True) for value, label in field.flatchoices}
+
+
+def choice_label(obj, name: str):
+    """What ``obj.get_<name>_display()`` says, from the field's labels gathered once per language: Django gathers the
+    field's choices into a new dict on every call, and a changelist's columns ask 150 times a page.
+    tests/admin/test_lean_changelist.py checks it against Django's for every choice field of the project."""
+    field = obj._meta.get_field(name)
+    value = getattr(obj, field.attname)
+    return force_str(_choice_labels(field, get_language()).get(make_hashable(value), value), strings_only=True)
 
 
 # django-unfold's changelist page, its table of rows rendered in Python (config.lean_changelist: the same HTML)

@@ -25,6 +25,7 @@ from config.admin_mixins import (
     ServiceFSMAdminMixin,
     SimpleHistoryAdmin,
     TabularInline,
+    choice_label,
     object_or_404,
     once_per_object,
     pk_from_url,
@@ -442,14 +443,16 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
             '{}<br><span class="bo-quiet">{} · {} · {} old</span>',
             obj.title,
             obj.issue_id,
-            obj.get_issue_type_display(),
+            choice_label(obj, "issue_type"),
             self.age(obj),
         )
 
     @admin.display(description="Status", ordering="status")
     def status_and_priority(self, obj: OrderIssue):
         return format_html(
-            '{}<br><span class="bo-quiet">{} priority</span>', obj.get_status_display(), obj.get_priority_display()
+            '{}<br><span class="bo-quiet">{} priority</span>',
+            choice_label(obj, "status"),
+            choice_label(obj, "priority"),
         )
 
     @admin.display(description="SLA (resolution)", ordering="sla_due")
@@ -805,8 +808,8 @@ class ApprovalRequestAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistor
         """What is asked and its state over the request's id: the list fits 1280 px with its row actions."""
         return format_html(
             '{} · {}<br><span class="bo-quiet nowrap">{}</span>',
-            obj.get_kind_display(),
-            obj.get_state_display(),
+            choice_label(obj, "kind"),
+            choice_label(obj, "state"),
             obj.approval_id,
         )
 

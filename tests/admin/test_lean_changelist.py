@@ -27,3 +27,24 @@ def test_changelist_rows_have_the_checkbox(agent, client):
     body = client.get("/admin/issues/orderissue/").content.decode()
     assert f'<input type="checkbox" name="_selected_action" value="{issue.pk}" class="action-select"' in body
     assert 'id="action-toggle"' in body
+
+
+def test_choice_labels_are_djangos_for_every_choice_field_of_the_project():
+    """config.admin_mixins.choice_label says what ``get_<field>_display()`` says, for every value of every choice
+    field of the project's models, and for a value that is not a choice."""
+    from django.apps import apps
+
+    from config.admin_mixins import choice_label
+
+    checked = 0
+    for model in apps.get_models():
+        if model._meta.app_label not in {"config", "orders", "issues", "appeasements", "returns", "webhooks"}:
+            continue
+        for field in model._meta.concrete_fields:
+            if not field.choices:
+                continue
+            for value in [value for value, _label in field.flatchoices] + ["not-a-choice"]:
+                obj = model(**{field.attname: value})
+                assert choice_label(obj, field.name) == getattr(obj, f"get_{field.name}_display")(), (field, value)
+                checked += 1
+    assert checked > 50
