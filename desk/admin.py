@@ -16,11 +16,13 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from unfold.decorators import action
 
 from appeasements.models import Appeasement, AppeasementState
@@ -330,6 +332,46 @@ class DeskOrderIssueAdmin(OrderIssueAdmin):
     """The issue page with the appeasements that settle it; the managers' dashboard."""
 
     inlines = [*OrderIssueAdmin.inlines, AppeasementIssueInline]
+    _no_appeasements_html: str | None = None  # the appeasements inline with no rows, as the page shows it
+
+    def get_inline_instances(self, request, obj=None):
+        """On the workspace of an issue with no appeasements (its timeline has none: the same rows), the appeasements
+        inline is left out of the form and its markup, the same for every issue then, is put in its place
+        (``no_appeasements``): no formset class, form or query for a table without rows. The markup is rendered
+        once per process by the inline's own template; tests/admin/test_workspace.py compares the pages."""
+        instances = super().get_inline_instances(request, obj)
+        page = getattr(request, "_issue_page", None)
+        if page is None or request.method not in ("GET", "HEAD") or self.skip_empty_inlines is False:
+            return instances
+        if any(event["kind"] == "appeasement" for event in page.timeline):
+            return instances
+        kept = [inline for inline in instances if not isinstance(inline, AppeasementIssueInline)]
+        if kept != instances:
+            dropped = next(inline for inline in instances if isinstance(inline, AppeasementIssueInline))
+            request._no_appeasements = self.no_appeasements(request, obj, dropped)
+        return kept
+
+    skip_empty_inlines = True  # False: render the inline as Django does (the tests' reference page)
+
+    def no_appeasements(self, request, obj, inline) -> str:
+        """The markup of ``inline`` (the appeasements, the page's last inline) with no rows: what Django's
+        formset and Unfold's ``tabular.html`` make of it, rendered the first time and kept."""
+        if DeskOrderIssueAdmin._no_appeasements_html is None:
+            formset_class = inline.get_formset(request, obj)
+            formset = formset_class(
+                instance=obj, queryset=inline.get_queryset(request).none(), prefix=formset_class.get_default_prefix()
+            )
+            [inline_formset] = self.get_inline_formsets(request, [formset], [inline], obj)
+            html = render_to_string(
+                inline.template, {"inline_admin_formset": inline_formset, "forloop": {"last": True}}
+            )
+            # with the white space around the change form's include of it
+            DeskOrderIssueAdmin._no_appeasements_html = f"\n  {html}\n"
+        return mark_safe(DeskOrderIssueAdmin._no_appeasements_html)  # noqa: S308 - the template's own output
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["no_appeasements"] = getattr(request, "_no_appeasements", "")
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def get_queryset(self, request):
         """The issue a workspace (a GET of its page) reads comes with the next issue of the viewer's queue."""

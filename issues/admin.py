@@ -677,6 +677,7 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
             # The object is read once per GET (ServiceFSMAdminMixin.get_object): the refunds table reuses the
             # timeline's refunds. A POST's form gets its own object, and its refunds field reads them itself.
             read._page_refunds = page.refunds
+            request._issue_page = page  # the apps' parts of the page read it too (desk: the appeasements inline)
         pending = page.pending_approvals if page else []
         for approval in pending:
             approval.requested_status_label = status_label(approval.requested_status)

@@ -460,3 +460,34 @@ def test_the_sidebars_facts_are_its_orm_querys(agent, other_agent, manager, monk
         expected["manager"] = bool(expected["manager"]) or user.is_superuser
         assert sidebar.sidebar_facts(request) == expected, user
     assert sidebar.sidebar_facts_query(agent).first()["mine"] == 3  # counted up to the cap
+
+
+@pytest.mark.parametrize("appeasements", [0, 1])
+def test_the_workspace_without_appeasements_shows_their_empty_inline_as_django_renders_it(
+    agent, appeasement_codes, monkeypatch, appeasements
+):
+    """desk.admin.DeskOrderIssueAdmin leaves the appeasements inline out of an issue page with none and puts the
+    inline's empty markup in its place: the page is the one Django's inline makes, byte for byte."""
+    from desk.admin import DeskOrderIssueAdmin
+
+    reason, _credit = appeasement_codes
+    order = order_with_items(items=2)
+    issue = issue_factory(order, assigned_to=agent)
+    issue_factory(order)  # an issue beside it, whose page has its own rows
+    for _ in range(appeasements):
+        Appeasement.objects.create(order=order, issue=issue, profile_id="p1", agent=agent, reason=reason)
+    client = logged_in(agent)
+
+    def page() -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as ctx:
+            body = client.get(issue_url(issue)).content.decode()
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", body), len(ctx.captured_queries)
+
+    monkeypatch.setattr(DeskOrderIssueAdmin, "_no_appeasements_html", None)
+    first, _ = page()  # renders the markup it keeps
+    fast, fast_queries = page()
+    monkeypatch.setattr(DeskOrderIssueAdmin, "skip_empty_inlines", False)
+    django, django_queries = page()
+    assert 'id="appeasements-group"' in django
+    assert first == fast == django
+    assert fast_queries == django_queries - (1 if not appeasements else 0)
