@@ -15,6 +15,7 @@ shape with its values (an ``IN`` of a list, a branch on a value) cannot be prebu
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.db import connections, router
@@ -25,13 +26,14 @@ ALL: list[Prebuilt] = []  # every one made, for the test that compares each with
 
 
 class Prebuilt:
-    def __init__(self, name: str, build: Callable[..., QuerySet], samples: tuple[Any, ...]):
+    def __init__(self, name: str, build: Callable[..., QuerySet], samples: tuple[Any, ...], model=None):
         """``build(*values)`` returns the queryset; ``samples`` are values of the arguments' types, each distinct
-        from every constant of the query (they are found in its params by equality)."""
+        from every constant of the query (they are found in its params by equality). ``model``: the queryset's,
+        when ``build`` cannot run yet (it reads the admin site)."""
         self.name = name
         self.build = build
         self.samples = samples
-        self.model = build(*samples).model
+        self.model = model or build(*samples).model
         ALL.append(self)
 
     def twin(self, *values) -> QuerySet:
@@ -45,14 +47,11 @@ class Prebuilt:
         if entry is None:
             compiler = self.build(*self.samples).query.get_compiler(using=db)
             sql, params = compiler.as_sql()
-            slots = []  # (is an argument, its index, the type the backend wrapped it in) or (False, constant, None)
+            slots = []  # (is an argument, its index, how the backend adapts it) or (False, constant, None)
             for param in params:
-                found = [
-                    i for i, sample in enumerate(self.samples) if isinstance(param, type(sample)) and param == sample
-                ]
-                if found:  # psycopg's backend wraps a bigint's value (Int8): the call's value is wrapped the same
-                    wrap = type(param) if type(param) is not type(self.samples[found[0]]) else None
-                    slots.append((True, found[0], wrap))
+                found = [i for i, sample in enumerate(self.samples) if _same(param, sample, connection)]
+                if found:
+                    slots.append((True, found[0], _adapter(param, self.samples[found[0]], connection)))
                 else:
                     slots.append((False, param, None))
             missing = set(range(len(self.samples))) - {i for is_arg, i, _wrap in slots if is_arg}
@@ -87,6 +86,20 @@ class Prebuilt:
                 setattr(obj, attr_name, row[col_pos])
             objects.append(obj)
         return objects
+
+
+def _same(param, sample, connection) -> bool:
+    if isinstance(sample, datetime):  # a DateTimeField's value: SQLite's backend makes it a string
+        return param == connection.ops.adapt_datetimefield_value(sample)
+    return isinstance(param, type(sample)) and param == sample
+
+
+def _adapter(param, sample, connection):
+    """How the backend turned the sample into the param, to turn a call's value the same way (None: as it is)."""
+    if isinstance(sample, datetime):
+        return connection.ops.adapt_datetimefield_value
+    # psycopg's backend wraps a bigint's value (Int8)
+    return type(param) if type(param) is not type(sample) else None
 
 
 def _params(slots, values) -> tuple:

@@ -3,6 +3,7 @@ the same objects, with their annotations and ``select_related`` rows) — every 
 
 import pytest
 from django.db.models import Model
+from django.utils import timezone
 
 from config import prebuilt
 from desk import workspace
@@ -46,6 +47,7 @@ def workspace_rows(agent, manager):
         "timeline-refunds": (issue.issue_id,),
         "timeline-approvals": (issue.pk,),
         "timeline-appeasements": (issue.pk,),
+        "workspace-issue": (issue.pk, agent.pk, timezone.now()),
     }
 
 

@@ -463,17 +463,16 @@ def test_the_sidebars_facts_are_its_orm_querys(agent, other_agent, manager, monk
 
 
 @pytest.mark.parametrize("appeasements", [0, 1])
-def test_the_workspace_without_appeasements_shows_their_empty_inline_as_django_renders_it(
-    agent, appeasement_codes, monkeypatch, appeasements
-):
-    """desk.admin.DeskOrderIssueAdmin leaves the appeasements inline out of an issue page with none and puts the
-    inline's empty markup in its place: the page is the one Django's inline makes, byte for byte."""
+def test_the_workspace_is_the_page_django_renders(agent, appeasement_codes, monkeypatch, appeasements):
+    """desk.admin.DeskOrderIssueAdmin reads its issue with SQL built once, leaves the appeasements inline out of an
+    issue page with none and puts the inline's empty markup in its place: the page is the one Django's
+    ``get_object`` and inline make, byte for byte."""
     from desk.admin import DeskOrderIssueAdmin
 
     reason, _credit = appeasement_codes
     order = order_with_items(items=2)
     issue = issue_factory(order, assigned_to=agent)
-    issue_factory(order)  # an issue beside it, whose page has its own rows
+    issue_factory(order, assigned_to=agent)  # the agent's next issue (the "j" key), and one in the order panel
     for _ in range(appeasements):
         Appeasement.objects.create(order=order, issue=issue, profile_id="p1", agent=agent, reason=reason)
     client = logged_in(agent)
@@ -487,6 +486,7 @@ def test_the_workspace_without_appeasements_shows_their_empty_inline_as_django_r
     first, _ = page()  # renders the markup it keeps
     fast, fast_queries = page()
     monkeypatch.setattr(DeskOrderIssueAdmin, "skip_empty_inlines", False)
+    monkeypatch.setattr(DeskOrderIssueAdmin, "prebuilt_object", False)  # the issue read by Django's get_object
     django, django_queries = page()
     assert 'id="appeasements-group"' in django
     assert first == fast == django
