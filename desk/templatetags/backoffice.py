@@ -6,6 +6,7 @@ from django.utils.safestring import mark_safe
 from desk.dashboard import daily_panel as _daily_panel
 from desk.dashboard import hours_text
 from desk.fieldset import FIELDSET_TEMPLATE, render_fieldset
+from desk.panel_html import order_panel_html, timeline_items_html
 
 register = template.Library()
 
@@ -29,3 +30,16 @@ def desk_fieldset(context):
     if html is None:
         html = context.template.engine.get_template(FIELDSET_TEMPLATE).render(context)
     return mark_safe(html)  # noqa: S308 - the templates' markup, every value escaped as they escape it
+
+
+@register.simple_tag(takes_context=True)
+def order_panel(context):
+    """``admin/issues/orderissue/order_panel.html`` for the page's ``workspace`` and ``money``, in Python."""
+    html = order_panel_html(context["workspace"], context.get("money"), context)
+    return mark_safe(html)  # noqa: S308 - the template's markup, every value escaped as it escapes it
+
+
+@register.simple_tag(takes_context=True)
+def timeline_items(context):
+    """``admin/issues/orderissue/timeline_items.html`` for the page's ``timeline``, in Python."""
+    return mark_safe(timeline_items_html(context["timeline"], context))  # noqa: S308 - as order_panel
