@@ -7,6 +7,8 @@ bytes; the templates stay the reference (and the order panel's template what the
 
 from __future__ import annotations
 
+import html
+
 from django.template.base import render_value_in_context
 from django.template.defaultfilters import date, truncatechars
 from django.urls import reverse
@@ -17,12 +19,40 @@ EMPTY_ROW = "<tr><td>None</td></tr>"
 ISSUE_URL = "admin:issues_orderissue_change"
 
 
-def _url(name: str, pk, context) -> str:
+PK_MARK = 987654321987  # a pk no page has: its place in a reversed URL is where a row's pk goes
+
+
+def _urls(context):
+    """``{% url name pk %}`` for the rows of one rendering: each URL name reversed once, with ``PK_MARK``, and a
+    row's integer pk put in its place (the digits of an integer are quoted as themselves)."""
     request = context.get("request")
     current_app = getattr(request, "current_app", None) if request is not None else None
     if current_app is None and request is not None and getattr(request, "resolver_match", None):
         current_app = request.resolver_match.namespace
-    return conditional_escape(reverse(name, args=[pk], current_app=current_app))
+    split: dict[str, tuple[str, str]] = {}
+
+    def url(name: str, pk) -> str:
+        if type(pk) is not int:
+            return conditional_escape(reverse(name, args=[pk], current_app=current_app))
+        if name not in split:
+            before, _mark, after = reverse(name, args=[PK_MARK], current_app=current_app).partition(str(PK_MARK))
+            split[name] = (before, after)
+        before, after = split[name]
+        return conditional_escape(f"{before}{pk}{after}")
+
+    return url
+
+
+def _value(context):
+    """``render_value_in_context``, a plain string escaped at once (what it comes to for one: ``escape``)."""
+    autoescape = context.autoescape
+
+    def v(value) -> str:
+        if autoescape and type(value) is str:
+            return html.escape(value)
+        return render_value_in_context(value, context)
+
+    return v
 
 
 def _date(value, fmt: str, context) -> str:
@@ -32,8 +62,8 @@ def _date(value, fmt: str, context) -> str:
 def order_panel_html(panel, money, context) -> str:
     """``order_panel.html`` for ``panel`` (desk.workspace.order_panel), with the page's ``money``."""
 
-    def v(value) -> str:
-        return render_value_in_context(value, context)
+    v = _value(context)
+    url = _urls(context)
 
     def default(value) -> str:
         return v(value or "—")
@@ -62,14 +92,14 @@ def order_panel_html(panel, money, context) -> str:
         for r in panel.refunds
     )
     returns = "".join(
-        f'\n      <tr><td><a class="text-primary-600" href="{_url("admin:returns_return_change", ret.pk, context)}">'
+        f'\n      <tr><td><a class="text-primary-600" href="{url("admin:returns_return_change", ret.pk)}">'
         f"{v(ret.return_id)}</a></td>\n"
         f"        <td>{v(ret.reason.description or ret.reason)}</td>"
         f'<td class="nowrap">{v(ret.refund_amount)} {v(ret.currency)}</td></tr>\n    '
         for ret in panel.returns
     )
     others = "".join(
-        f'\n      <tr><td><a class="text-primary-600" href="{_url(ISSUE_URL, other.pk, context)}">'
+        f'\n      <tr><td><a class="text-primary-600" href="{url(ISSUE_URL, other.pk)}">'
         f"{v(truncatechars(other.title, 40))}</a></td>\n"
         f'        <td>{v(other.get_status_display())}</td><td class="nowrap">{v(other.order.order_id)}</td></tr>\n    '
         for other in panel.other_issues
@@ -81,7 +111,7 @@ def order_panel_html(panel, money, context) -> str:
     return (
         "\n\n"
         '<section class="bo-card">\n'
-        f'  <h2>Order <a class="text-primary-600" href="{_url("admin:orders_order_change", order.pk, context)}">'
+        f'  <h2>Order <a class="text-primary-600" href="{url("admin:orders_order_change", order.pk)}">'
         f"{v(order.order_id)}</a>\n"
         f'    <span class="bo-pill">{v(order.get_status_display())}</span></h2>\n'
         '  <dl class="bo-facts" id="order-customer">\n'
@@ -119,9 +149,7 @@ def order_panel_html(panel, money, context) -> str:
 
 def timeline_items_html(timeline, context) -> str:
     """``timeline_items.html``: the timeline's events, newest first (``timeline`` is oldest first)."""
-
-    def v(value) -> str:
-        return render_value_in_context(value, context)
+    v = _value(context)
 
     parts = []
     for event in reversed(timeline):
