@@ -19,6 +19,7 @@ from appeasements.models import (
 )
 from config.history import created_via
 from config.history import who as by
+from config.prebuilt import Prebuilt
 from orders import ledger
 from orders.models import ZERO, Order, OrderStatus, Payment, PaymentStatus, RefundStatus
 
@@ -101,19 +102,26 @@ def appeasement_initiation(order: Order) -> Initiation:
     )
 
 
+# its SQL built once (config.prebuilt; tests/admin/test_prebuilt.py compares it with this queryset)
+_ISSUE_APPEASEMENTS = Prebuilt(
+    "timeline-appeasements",
+    lambda issue_pk: (
+        Appeasement.objects.filter(issue_id=issue_pk)
+        .select_related("agent", "reason")
+        .annotate(total=Sum("refunds__amount"), via=created_via(Appeasement))
+        .order_by("created_at")
+    ),
+    (-9001,),
+)
+
+
 def issue_timeline_lines(issue_pk: int) -> list[dict[str, Any]]:
     """The appeasements of an issue, as lines of its timeline (``issues.selectors.register_timeline_source``, in
     ``AppeasementsConfig.ready``): one query."""
     from issues.selectors import timeline_event
 
-    appeasements = (
-        Appeasement.objects.filter(issue_id=issue_pk)
-        .select_related("agent", "reason")
-        .annotate(total=Sum("refunds__amount"), via=created_via(Appeasement))
-        .order_by("created_at")
-    )
     lines = []
-    for appeasement in appeasements:
+    for appeasement in _ISSUE_APPEASEMENTS(issue_pk):
         text = (
             f"Appeasement of {appeasement.total or 0} for {appeasement.reason.description or appeasement.reason.code}: "
             f"{appeasement.get_state_display()} ({appeasement.appeasement_id})"

@@ -214,10 +214,14 @@ class ServiceFSMAdminMixin(FSMAdminMixin):
         if key not in cache:
             request._admin_reading_object = True
             try:
-                cache[key] = super().get_object(request, object_id, from_field)
+                cache[key] = self.read_object(request, object_id, from_field)
             finally:
                 request._admin_reading_object = False
         return cache[key]
+
+    def read_object(self, request, object_id, from_field=None):
+        """The object's read (``get_object`` keeps it for the request): Django's."""
+        return super().get_object(request, object_id, from_field)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from config.prebuilt import Prebuilt
 from issues.models import OrderIssue
 from orders import ledger
 from orders.models import Order, OrderItem, Payment, Refund
@@ -32,21 +33,59 @@ class OrderPanel:
         return ledger.money_of(self.payments, self.refunds)
 
 
-def order_panel(order: Order, issue: OrderIssue | None = None) -> OrderPanel:
-    others = OrderIssue.objects.filter(order=order)
-    if order.customer_email:
+def _others(order_pk: int, email: str | None, issue_pk: int | None):
+    others = OrderIssue.objects.filter(order_id=order_pk)
+    if email:
         # the customer's orders (this one among them) by their e-mail's index, then their issues by the order's:
         # "of this order, or of an order with this e-mail", an OR across the join, was planned as a walk of every
         # issue newest first (0.9-1.3 s at 1M issues)
-        customers = Order.objects.filter(customer_email=order.customer_email).values("pk")
+        customers = Order.objects.filter(customer_email=email).values("pk")
         others = OrderIssue.objects.filter(order__in=customers)
-    if issue is not None:
-        others = others.exclude(pk=issue.pk)
+    if issue_pk is not None:
+        others = others.exclude(pk=issue_pk)
+    return others.select_related("order").order_by("-created_at", "-id")[:OTHER_ISSUES]
+
+
+# The panel's reads, their SQL built once (config.prebuilt; tests/admin/test_prebuilt.py compares them with these
+# querysets): building it took the ORM about as long as the rest of the panel.
+_ITEMS = Prebuilt(
+    "panel-items", lambda order_pk: OrderItem.objects.filter(order_id=order_pk).order_by("line_number"), (-9001,)
+)
+_PAYMENTS = Prebuilt(
+    "panel-payments", lambda order_pk: Payment.objects.filter(order_id=order_pk).order_by("id"), (-9001,)
+)
+_REFUNDS = Prebuilt(
+    "panel-refunds",
+    lambda order_pk: Refund.objects.filter(order_id=order_pk).order_by("-created_at", "-id"),
+    (-9001,),
+)
+_RETURNS = Prebuilt(
+    "panel-returns",
+    lambda order_pk: Return.objects.filter(order_id=order_pk).select_related("reason").order_by("-created_at", "-id"),
+    (-9001,),
+)
+_CUSTOMER_ISSUES = Prebuilt(
+    "panel-customer-issues",
+    lambda email, issue_pk: _others(0, email, issue_pk),
+    ("prebuilt-sample@example.invalid", -9002),
+)
+_ORDER_ISSUES = Prebuilt(
+    "panel-order-issues", lambda order_pk, issue_pk: _others(order_pk, "", issue_pk), (-9001, -9002)
+)
+
+
+def order_panel(order: Order, issue: OrderIssue | None = None) -> OrderPanel:
+    if issue is None:
+        others = list(_others(order.pk, order.customer_email, None))
+    elif order.customer_email:
+        others = _CUSTOMER_ISSUES(order.customer_email, issue.pk)
+    else:
+        others = _ORDER_ISSUES(order.pk, issue.pk)
     return OrderPanel(
         order=order,
-        items=list(OrderItem.objects.filter(order=order).order_by("line_number")),
-        payments=list(Payment.objects.filter(order=order).order_by("id")),
-        refunds=list(Refund.objects.filter(order=order).order_by("-created_at", "-id")),
-        returns=list(Return.objects.filter(order=order).select_related("reason").order_by("-created_at", "-id")),
-        other_issues=list(others.select_related("order").order_by("-created_at", "-id")[:OTHER_ISSUES]),
+        items=_ITEMS(order.pk),
+        payments=_PAYMENTS(order.pk),
+        refunds=_REFUNDS(order.pk),
+        returns=_RETURNS(order.pk),
+        other_issues=others,
     )

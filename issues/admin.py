@@ -433,7 +433,8 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
         return super().get_search_fields(request)
 
     def get_queryset(self, request):
-        return sla.annotate(super().get_queryset(request))
+        # _sla_now: the moment the clock reads, for the query desk.admin builds once (else now)
+        return sla.annotate(super().get_queryset(request), getattr(request, "_sla_now", None))
 
     # -- list columns
 
@@ -680,6 +681,7 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
             # The object is read once per GET (ServiceFSMAdminMixin.get_object): the refunds table reuses the
             # timeline's refunds. A POST's form gets its own object, and its refunds field reads them itself.
             read._page_refunds = page.refunds
+            request._issue_page = page  # the apps' parts of the page read it too (desk: the appeasements inline)
         pending = page.pending_approvals if page else []
         for approval in pending:
             approval.requested_status_label = status_label(approval.requested_status)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from config.history import changed_via, created_via
 from config.history import who as by
+from config.prebuilt import Prebuilt
 from issues import metrics, sla
 from issues.models import ApprovalRequest, ApprovalState, IssueNote, OrderIssue
 from orders.models import Order, OrderItem, Refund, RefundCause, RefundStatus
@@ -162,15 +163,51 @@ def issue_timeline(issue_pk: int) -> list[dict[str, Any]]:
     return issue_page(issue_pk).timeline
 
 
+def _issue_refunds(issue_id) -> QuerySet[Refund]:
+    return (
+        Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id=issue_id)
+        .select_related("requested_by", "approved_by")
+        .annotate(via=created_via(Refund))
+        .order_by("created_at", "id")
+    )
+
+
+# The timeline's reads, their SQL built once (config.prebuilt; tests/admin/test_prebuilt.py compares them with
+# these querysets): the ORM took longer to build these small queries' SQL than the database to answer them.
+_HISTORY = Prebuilt(
+    "timeline-history",
+    lambda issue_pk: (
+        OrderIssue.history.filter(id=issue_pk)
+        .select_related("history_user", "assigned_to")
+        .order_by("history_date", "history_id")
+    ),
+    (-9001,),
+)
+_NOTES = Prebuilt(
+    "timeline-notes",
+    lambda issue_pk: (
+        IssueNote.objects.filter(issue_id=issue_pk).select_related("author").annotate(via=created_via(IssueNote))
+    ),
+    (-9001,),
+)
+_REFUNDS = Prebuilt("timeline-refunds", _issue_refunds, ("prebuilt-sample-issue-id",))
+_APPROVALS = Prebuilt(
+    "timeline-approvals",
+    lambda issue_pk: (
+        ApprovalRequest.objects.filter(issue_id=issue_pk)
+        .select_related("requested_by", "decided_by")
+        .annotate(via=created_via(ApprovalRequest), decided_via=changed_via(ApprovalRequest))
+        .order_by("created_at", "id")
+    ),
+    (-9001,),
+)
+
+
 def issue_page(issue_pk: int, issue_id: str | None = None) -> IssuePage:
     """The issue's timeline (see ``issue_timeline``), with its refunds and approval requests; ``issue_id``, when the
     caller has read the issue, spares the refunds' query a subquery for it."""
     events: list[dict[str, Any]] = []
-    history = (
-        OrderIssue.history.filter(id=issue_pk)
-        .select_related("history_user", "assigned_to")
-        .order_by("history_date", "history_id")
-    )
+    history = _HISTORY(issue_pk)
     previous = None
     for record in history:
         who = by(record.history_user.username if record.history_user else None, record.history_via)
@@ -187,9 +224,7 @@ def issue_page(issue_pk: int, issue_id: str | None = None) -> IssuePage:
                 text = f"changed the {name} from {_label(previous, field)} to {_label(record, field)}"
                 events.append(timeline_event(record.history_date, who, "change", text))
         previous = record
-    for note in (
-        IssueNote.objects.filter(issue_id=issue_pk).select_related("author").annotate(via=created_via(IssueNote))
-    ):
+    for note in _NOTES(issue_pk):
         who = by(note.author.username if note.author else None, note.via)
         events.append(
             timeline_event(
@@ -197,13 +232,9 @@ def issue_page(issue_pk: int, issue_id: str | None = None) -> IssuePage:
             )
         )
     if issue_id is None:
-        issue_id = Subquery(OrderIssue.objects.filter(pk=issue_pk).values("issue_id")[:1])
-    refunds = list(
-        Refund.objects.filter(cause_type=RefundCause.ISSUE, cause_id=issue_id)
-        .select_related("requested_by", "approved_by")
-        .annotate(via=created_via(Refund))
-        .order_by("created_at", "id")
-    )
+        refunds = list(_issue_refunds(Subquery(OrderIssue.objects.filter(pk=issue_pk).values("issue_id")[:1])))
+    else:
+        refunds = _REFUNDS(issue_id)
     for refund in refunds:
         who = by(refund.requested_by.username if refund.requested_by else None, refund.via)
         text = (
@@ -214,12 +245,7 @@ def issue_page(issue_pk: int, issue_id: str | None = None) -> IssuePage:
             text += f", approved by {refund.approved_by.username}"
         failed = f"Failed at the processor: {refund.failure_reason}" if refund.status == RefundStatus.FAILED else ""
         events.append(timeline_event(refund.created_at, who, "refund", text, failed))
-    approvals = list(
-        ApprovalRequest.objects.filter(issue_id=issue_pk)
-        .select_related("requested_by", "decided_by")
-        .annotate(via=created_via(ApprovalRequest), decided_via=changed_via(ApprovalRequest))
-        .order_by("created_at", "id")
-    )
+    approvals = _APPROVALS(issue_pk)
     for approval in approvals:
         asked = f"{approval.get_kind_display()} requested ({approval.approval_id}): waiting for a manager"
         requester = by(approval.requested_by.username, approval.via)

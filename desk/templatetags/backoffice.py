@@ -8,6 +8,7 @@ from desk import sidebar_cache
 from desk.dashboard import daily_panel as _daily_panel
 from desk.dashboard import hours_text
 from desk.fieldset import FIELDSET_TEMPLATE, render_fieldset
+from desk.panel_html import order_panel_html, timeline_items_html
 
 register = template.Library()
 
@@ -44,3 +45,16 @@ def desk_nav_sidebar(context):
 def desk_list_filter(context):
     """Unfold's list filter (``admin/filter.html``), rendered in Python (config.lean_filter)."""
     return mark_safe(lean_filter.render_filter(context))  # noqa: S308 - escaped as the template escapes
+
+
+@register.simple_tag(takes_context=True)
+def order_panel(context):
+    """``admin/issues/orderissue/order_panel.html`` for the page's ``workspace`` and ``money``, in Python."""
+    html = order_panel_html(context["workspace"], context.get("money"), context)
+    return mark_safe(html)  # noqa: S308 - the template's markup, every value escaped as it escapes it
+
+
+@register.simple_tag(takes_context=True)
+def timeline_items(context):
+    """``admin/issues/orderissue/timeline_items.html`` for the page's ``timeline``, in Python."""
+    return mark_safe(timeline_items_html(context["timeline"], context))  # noqa: S308 - as order_panel

@@ -460,3 +460,38 @@ def test_the_sidebars_facts_are_its_orm_querys(agent, other_agent, manager, monk
         expected["manager"] = bool(expected["manager"]) or user.is_superuser
         assert sidebar.sidebar_facts(request) == expected, user
     assert sidebar.sidebar_facts_query(agent).first()["mine"] == 3  # counted up to the cap
+
+
+@pytest.mark.parametrize("appeasements", [0, 1])
+def test_the_workspace_is_the_page_django_renders(agent, manager, appeasement_codes, monkeypatch, appeasements):
+    """desk.admin.DeskOrderIssueAdmin reads its issue with SQL built once, leaves the appeasements inline out of an
+    issue page with none and puts the inline's empty markup in its place: the page is the one Django's
+    ``get_object`` and inline make, byte for byte, for the viewer who made the kept markup and for another (an
+    agent's kept markup served to a manager)."""
+    from desk.admin import DeskOrderIssueAdmin
+
+    reason, _credit = appeasement_codes
+    order = order_with_items(items=2)
+    issue = issue_factory(order, assigned_to=agent)
+    issue_factory(order, assigned_to=agent)  # the agent's next issue (the "j" key), and one in the order panel
+    for _ in range(appeasements):
+        Appeasement.objects.create(order=order, issue=issue, profile_id="p1", agent=agent, reason=reason)
+
+    def page(user) -> tuple[str, int]:
+        client = logged_in(user)
+        with CaptureQueriesContext(connection) as ctx:
+            body = client.get(issue_url(issue)).content.decode()
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", body), len(ctx.captured_queries)
+
+    monkeypatch.setattr(DeskOrderIssueAdmin, "_no_appeasements_html", None)
+    first, _ = page(agent)  # renders the markup it keeps
+    fast = {user: page(user) for user in (agent, manager)}
+    monkeypatch.setattr(DeskOrderIssueAdmin, "skip_empty_inlines", False)
+    monkeypatch.setattr(DeskOrderIssueAdmin, "prebuilt_object", False)  # the issue read by Django's get_object
+    for user in (agent, manager):
+        django, django_queries = page(user)
+        body, queries = fast[user]
+        assert 'id="appeasements-group"' in django
+        assert body == django, user
+        assert queries == django_queries - (1 if not appeasements else 0)
+    assert first == fast[agent][0]
