@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import unfold
-from django.template import Context, Origin, Template, Variable, VariableDoesNotExist
-from django.template.base import render_value_in_context
+from django.template import Origin, Template, Variable, VariableDoesNotExist
 from django.template.defaultfilters import iriencode
-from django.utils.html import conditional_escape
 from django.utils.translation import gettext
+
+from config.lean_changelist import value_renderer
 
 FILTER_TEMPLATE = "admin/filter.html"
 SOURCE = Path(unfold.__file__).parent / "templates" / "admin" / "filter.html"
@@ -50,12 +50,7 @@ def unfold_filter(engine) -> Template:
 def render_filter(context) -> str:
     """Unfold's ``admin/filter.html`` for ``context`` (Django's ``admin_list_filter``: title, choices, spec)."""
     spec, choices = context["spec"], context["choices"]
-    out = Context(autoescape=context.autoescape)
-
-    def text(value) -> str:
-        if isinstance(value, str):  # what a template's {{ }} makes of a string: itself, escaped unless safe
-            return conditional_escape(value)
-        return render_value_in_context(value, out)
+    text = value_renderer(context)
 
     title = gettext(" By %(filter_title)s ") % {"filter_title": text(context["title"])}
     try:

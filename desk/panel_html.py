@@ -7,13 +7,13 @@ bytes; the templates stay the reference (and the order panel's template what the
 
 from __future__ import annotations
 
-import html
-
 from django.template.base import render_value_in_context
 from django.template.defaultfilters import date, truncatechars
 from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.timezone import template_localtime
+
+from config.lean_changelist import value_renderer
 
 EMPTY_ROW = "<tr><td>None</td></tr>"
 ISSUE_URL = "admin:issues_orderissue_change"
@@ -43,18 +43,6 @@ def _urls(context):
     return url
 
 
-def _value(context):
-    """``render_value_in_context``, a plain string escaped at once (what it comes to for one: ``escape``)."""
-    autoescape = context.autoescape
-
-    def v(value) -> str:
-        if autoescape and type(value) is str:
-            return html.escape(value)
-        return render_value_in_context(value, context)
-
-    return v
-
-
 def _date(value, fmt: str, context) -> str:
     return render_value_in_context(date(template_localtime(value, context.use_tz), fmt), context)
 
@@ -62,7 +50,7 @@ def _date(value, fmt: str, context) -> str:
 def order_panel_html(panel, money, context) -> str:
     """``order_panel.html`` for ``panel`` (desk.workspace.order_panel), with the page's ``money``."""
 
-    v = _value(context)
+    v = value_renderer(context)
     url = _urls(context)
 
     def default(value) -> str:
@@ -149,7 +137,7 @@ def order_panel_html(panel, money, context) -> str:
 
 def timeline_items_html(timeline, context) -> str:
     """``timeline_items.html``: the timeline's events, newest first (``timeline`` is oldest first)."""
-    v = _value(context)
+    v = value_renderer(context)
 
     parts = []
     for event in reversed(timeline):
