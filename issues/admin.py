@@ -25,6 +25,7 @@ from config.admin_mixins import (
     ServiceFSMAdminMixin,
     SimpleHistoryAdmin,
     TabularInline,
+    cell_html,
     choice_label,
     object_or_404,
     once_per_object,
@@ -367,6 +368,8 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
     list_display = ("issue", "order", "status_and_priority", "assigned_to", "sla_clock", "follow_up")
     list_display_links = ("issue",)
     list_select_related = ("order", "assigned_to")
+    list_only = ("issue_id", "title", "issue_type", "status", "priority", "created_at", "follow_up_required")
+    list_only += ("follow_up_date", "order__order_id", "order__status", "assigned_to__username")
     list_filter = (MineFilter, SlaFilter, "status", "priority", "issue_type", FollowUpDueFilter, EscalationFilter)
     search_fields = ("=issue_id", "=order__order_id", "=order__customer_email")
     search_help_text = "Exact issue id, order id or customer e-mail"
@@ -440,7 +443,7 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
 
     @admin.display(description="Issue", ordering="issue_id")
     def issue(self, obj: OrderIssue):
-        return format_html(
+        return cell_html(
             '{}<br><span class="bo-quiet">{} · {} · {} old</span>',
             obj.title,
             obj.issue_id,
@@ -450,7 +453,7 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
 
     @admin.display(description="Status", ordering="status")
     def status_and_priority(self, obj: OrderIssue):
-        return format_html(
+        return cell_html(
             '{}<br><span class="bo-quiet">{} priority</span>',
             choice_label(obj, "status"),
             choice_label(obj, "priority"),
@@ -465,7 +468,7 @@ class OrderIssueAdmin(GrowingTableAdmin, ServiceFSMAdminMixin, SimpleHistoryAdmi
         late = left < timedelta(0)
         soon = not late and obj.status not in sla.DONE and left < sla.soon()
         css = "sla-late" if late else "sla-soon" if soon else "sla-ok"
-        return format_html('<span class="sla {}" title="due {}">{}</span>', css, obj.sla_due, text)
+        return cell_html('<span class="sla {}" title="due {}">{}</span>', css, obj.sla_due, text)
 
     @admin.display(description="First response")
     @once_per_object

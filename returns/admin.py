@@ -54,6 +54,8 @@ class ReturnAdmin(GrowingTableAdmin, SimpleHistoryAdmin):
     )
     list_filter = ("reason", "scope", "created_via", "created_at")
     list_select_related = ("order", "reason")
+    list_only = ("return_id", "scope", "refund_amount", "currency", "restock", "created_via", "created_by_label")
+    list_only += ("created_at", "order__order_id", "order__status", "reason__code", "reason__description")
     search_fields = ("=return_id", "=order__order_id")
     search_help_text = "Exact return id or order id"
     # like the other growing lists: 50 rows a page, and no date_hierarchy (its month list is a SELECT DISTINCT over
