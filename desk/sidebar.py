@@ -110,6 +110,19 @@ def pending_approvals_badge(request) -> str:
     return badge_text(facts["pending"]) if facts["manager"] else ""
 
 
+MINE = "mine"  # the parameter of the issue list's MineFilter (issues.admin), whose "open" is the viewer's open issues
+
+
+def on_my_open_issues(request) -> bool:
+    """The viewer's open issues are the page: Unfold compares paths only, and so marked "All issues" active too."""
+    return request.path == reverse("admin:issues_orderissue_changelist") and request.GET.get(MINE) == "open"
+
+
+def on_other_issue_pages(request) -> bool:
+    """Any other issue page: the list however filtered, an issue's workspace, its history."""
+    return request.path.startswith(reverse("admin:issues_orderissue_changelist")) and not on_my_open_issues(request)
+
+
 def navigation(request) -> list[dict]:
     issues = reverse("admin:issues_orderissue_changelist")
     return [
@@ -124,8 +137,9 @@ def navigation(request) -> list[dict]:
                     "icon": "assignment_ind",
                     "link": f"{issues}?mine=open",
                     "badge": "desk.sidebar.my_open_issues_badge",
+                    "active": on_my_open_issues,
                 },
-                {"title": "All issues", "icon": "support", "link": issues},
+                {"title": "All issues", "icon": "support", "link": issues, "active": on_other_issue_pages},
                 {
                     "title": "Approvals waiting",
                     "icon": "approval",

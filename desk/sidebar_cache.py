@@ -21,7 +21,7 @@ from django.contrib import admin
 from django.template import Origin, Template
 from django.utils.html import format_html
 
-from desk.sidebar import can_decide, my_open_issues_badge, pending_approvals_badge
+from desk.sidebar import MINE, can_decide, my_open_issues_badge, pending_approvals_badge
 
 CACHE = True
 KEPT = 2048  # viewers x pages; past it the oldest sidebar goes (a dict keeps insertion order)
@@ -68,6 +68,7 @@ def key(request) -> tuple:
         user.is_staff,
         frozenset(user.get_all_permissions()),
         request.path,
+        request.GET.get(MINE),  # "My open issues" or "All issues" is the active link (desk.sidebar)
         request.method,
         # what the badges and the managers' links show (sidebar_facts: one query)
         my_open_issues_badge(request),

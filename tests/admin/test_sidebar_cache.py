@@ -105,3 +105,35 @@ def test_a_new_count_a_new_page_and_new_permissions_render_it_anew(fresh, agent)
     agent.user_permissions.add(Permission.objects.get(codename="view_subscription"))
     body = client.get(reverse("admin:orders_order_changelist")).content.decode()
     assert "/admin/webhooks/subscription/" in sidebar(body)
+
+
+def active_links(body: str) -> list[str]:
+    """The titles of the sidebar's links marked active."""
+    links = re.findall(r'<a href="[^"]*"\s+class="([^"]*)"[^>]*>.*?<span>([^<]+)</span>', sidebar(body), re.S)
+    return [title for classes, title in links if "active" in classes.split()]
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["rendered", "kept"])
+def test_one_issue_link_is_active_at_a_time(fresh, monkeypatch, agent, kept):
+    """Unfold compares paths only, so "My open issues" and "All issues" were both active on every issue page."""
+    monkeypatch.setattr(sidebar_cache, "CACHE", kept)
+    issue = issue_factory(order_with_items(items=1), assigned_to=agent)
+    client = logged_in(agent)
+    changelist = reverse("admin:issues_orderissue_changelist")
+    expected = {
+        changelist + "?mine=open": ["My open issues"],
+        changelist: ["All issues"],
+        changelist + "?status__exact=open": ["All issues"],
+        issue_url(issue): ["All issues"],
+        reverse("admin:orders_order_changelist"): ["Orders"],
+    }
+    for _ in range(2):  # the second time from memory, when kept
+        for url, active in expected.items():
+            assert active_links(client.get(url).content.decode()) == active, url
+
+
+def test_the_sidebar_reads_the_issue_lists_own_parameter():
+    from desk.sidebar import MINE
+    from issues.admin import MineFilter
+
+    assert MineFilter.parameter_name == MINE
