@@ -20,13 +20,13 @@ import html
 
 from django.contrib.admin.templatetags.admin_list import _coerce_field_name
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.contrib.admin.utils import lookup_field
-from django.core.exceptions import ObjectDoesNotExist
+from django.contrib.admin.utils import FieldIsAForeignKeyColumnName, _get_non_gfk_field, lookup_field
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.template.base import render_value_in_context
 from django.urls import NoReverseMatch
 from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from unfold.templatetags import unfold_list
 from unfold.utils import (
@@ -147,6 +147,50 @@ def results(cl, headers):
         yield unfold_list.UnfoldResultList(result, None, cells(result))
 
 
+def column_lookup(cl, name):
+    """``lookup(result)``: Django's ``lookup_field(name, result, cl.model_admin)`` for the rows of ``cl``, with what
+    is the same for every row found once. ``lookup_field`` first asks the model for a field of that name, and for a
+    column that is a method of the admin (most of the project's) that costs an exception per cell."""
+    model_admin = cl.model_admin
+    try:
+        field = _get_non_gfk_field(cl.lookup_opts, name)
+    except (FieldDoesNotExist, FieldIsAForeignKeyColumnName):
+        if callable(name):
+            return lambda result: (None, name, name(result))
+        if hasattr(model_admin, name) and name != "__str__":
+            method = getattr(model_admin, name)
+            return lambda result: (None, method, method(result))
+        return lambda result: lookup_field(name, result, model_admin)  # a model's attribute or a path: per row
+    return lambda result: (field, None, getattr(result, name))
+
+
+def plain_cell(cl, name: str, tag, label: str, base: list[str], empty) -> tuple[str, str] | None:
+    """For a column of the admin's own (a method or a callable: most of the project's) shown as it comes, neither a
+    link nor hidden: the cell's markup before its value, and the cell's text for None. ``cells`` then puts a text,
+    safe or plain, or None straight into the cell, as Unfold's ``items_for_result`` would (its
+    ``display_for_value`` gives a text back as it is, ``conditional_escape`` escapes a plain one); any other value
+    takes the whole way. None: every cell of the column takes the whole way."""
+    model_admin = cl.model_admin
+    if tag is not None or name == getattr(model_admin, "ordering_field", None):
+        return None
+    if callable(name):
+        attr = name
+    elif hasattr(model_admin, name) and name != "__str__":
+        try:
+            _get_non_gfk_field(cl.lookup_opts, name)
+        except (FieldDoesNotExist, FieldIsAForeignKeyColumnName):
+            attr = getattr(model_admin, name)
+        else:
+            return None  # a field of the model: lookup_field reads the field
+    else:
+        return None
+    if any(getattr(attr, flag, False) for flag in ("label", "dropdown", "header", "boolean")):
+        return None
+    classes = unfold_list.CHECKBOX_CLASSES if name == "action_checkbox" else base
+    empty_html = conditional_escape(getattr(attr, "empty_value_display", empty))
+    return f'<td class="{" ".join(classes)}" data-label="{label}">', empty_html
+
+
 def row_cells(cl, headers):
     """``cells(result)``: Unfold's ``items_for_result(cl, result, None)``, the same HTML, with what is the same for
     every row (empty value, classes, header labels, the change link's address pattern and its preserved filters)
@@ -170,7 +214,8 @@ def row_cells(cl, headers):
             tag, first = ("th" if first else "td"), False
         label = select_record if index == 0 and not linked else conditional_escape(headers[index]["text"])
         base = [f"field-{_coerce_field_name(name, index)}", *unfold_list.ROW_CLASSES]
-        columns.append((name, tag, label, base, name == hidden))
+        lookup = column_lookup(cl, name)
+        columns.append((name, tag, label, base, name == hidden, lookup, plain_cell(cl, name, tag, label, base, empty)))
     links = {}  # the change link's pattern: the address of one row, its id swapped for each row's
 
     def link(result) -> str:
@@ -192,11 +237,28 @@ def row_cells(cl, headers):
     preserved = {"preserved_filters": cl.preserved_filters, "opts": cl.opts}
 
     def cells(result):
-        for name, tag, label, base, hide in columns:
+        for name, tag, label, base, hide, lookup, plain in columns:
+            if plain is not None:
+                head, empty_html = plain
+                try:
+                    value = lookup(result)[2]
+                except ObjectDoesNotExist:
+                    pass  # the cell as below
+                else:
+                    kind = type(value)
+                    if kind is SafeString:
+                        yield mark_safe(f"{head}{value}</td>")  # noqa: S308
+                        continue
+                    if kind is str:
+                        yield mark_safe(f"{head}{html.escape(value)}</td>")  # noqa: S308
+                        continue
+                    if value is None:
+                        yield mark_safe(f"{head}{empty_html}</td>")  # noqa: S308
+                        continue
             row_classes = list(base)
             empty_value_display = empty
             try:
-                f, attr, value = lookup_field(name, result, model_admin)
+                f, attr, value = lookup(result)
             except ObjectDoesNotExist:
                 result_repr = empty_value_display
             else:

@@ -100,3 +100,41 @@ def test_each_rows_cells_are_unfolds(cell_pairs, rows, agent, manager):  # noqa:
         for mine, unfolds in cell_pairs:
             assert mine == unfolds, url
         cell_pairs.clear()
+
+
+def test_a_columns_every_kind_of_value_is_unfolds_cell(cell_pairs, monkeypatch, manager, agent):
+    """The cells a column of the admin's own fills straight (a safe text, a plain one to escape, None) and the ones
+    that take Unfold's whole way (a number, a date, a boolean column, a label column, a missing related row)."""
+    from django.utils.safestring import mark_safe
+    from unfold.decorators import display
+
+    from orders.models import Order as OrderModel
+
+    def missing(obj):
+        raise OrderModel.DoesNotExist
+
+    columns = {
+        "safe": lambda obj: mark_safe("<b>safe</b>"),
+        "plain": lambda obj: "<i>escaped</i> & co",
+        "nothing": lambda obj: None,
+        "number": lambda obj: 1234,
+        "when": lambda obj: obj.created_at,
+        "flag": admin.display(boolean=True)(lambda obj: True),
+        "badge": display(label=True)(lambda obj: "open"),
+        "gone": missing,
+        "empty_text": admin.display(empty_value="(none)")(lambda obj: None),
+    }
+    model_admin = admin.site._registry[OrderIssue]
+    for name, column in columns.items():
+        column.short_description = name
+        monkeypatch.setattr(model_admin, name, column, raising=False)
+    monkeypatch.setattr(model_admin, "list_display", ("issue", *columns))
+    issue_factory(order_with_items(), assigned_to=agent)
+    assert logged_in(manager).get(changelist(OrderIssue)).status_code == 200
+    assert cell_pairs
+    for mine, unfolds in cell_pairs:
+        assert mine == unfolds
+    cells = "".join(cell_pairs[0][0])
+    assert "<b>safe</b>" in cells
+    assert "&lt;i&gt;escaped&lt;/i&gt; &amp; co" in cells
+    assert "(none)" in cells
