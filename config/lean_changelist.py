@@ -27,7 +27,9 @@ from django.template.base import render_value_in_context
 from django.urls import NoReverseMatch
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from unfold import utils as unfold_utils
 from unfold.templatetags import unfold_list
 from unfold.utils import (
     display_for_dropdown,
@@ -145,6 +147,38 @@ def results(cl, headers):
     cells = row_cells(cl, headers)
     for result in cl.result_list:
         yield unfold_list.UnfoldResultList(result, None, cells(result))
+
+
+_FIELD_LABELS: dict = {}  # (id(field), language) -> (field, {value: label})
+_BOOLEAN_ICONS: dict = {}  # (None / True / False, language) -> Unfold's boolean icon
+
+
+def boolean_icon(value) -> str:
+    """Unfold's ``_boolean_icon(value)`` (its ``unfold/helpers/boolean.html``), rendered once per state (unknown,
+    yes, no) and language instead of once per cell: a list with a yes/no column rendered the template 50 times."""
+    key = (None if value == "" or value is None else bool(value), get_language())
+    icon = _BOOLEAN_ICONS.get(key)
+    if icon is None:
+        icon = _BOOLEAN_ICONS[key] = unfold_utils._boolean_icon(value)
+    return icon
+
+
+def field_display(value, field, empty_value_display):
+    """Unfold's ``display_for_field(value, field, empty_value_display)``, the same text, with a choice field's labels
+    gathered once per field and language (Unfold builds ``dict(field.flatchoices)`` for each cell) and a yes/no
+    field's icon from ``boolean_icon``."""
+    if getattr(field, "flatchoices", None):
+        key = (id(field), get_language())
+        known = _FIELD_LABELS.get(key)
+        if known is None or known[0] is not field:
+            known = _FIELD_LABELS[key] = (field, dict(field.flatchoices))
+        try:
+            return known[1].get(value, empty_value_display)
+        except TypeError:  # an unhashable value: Unfold's own way
+            return display_for_field(value, field, empty_value_display)
+    if isinstance(field, models.BooleanField):
+        return boolean_icon(value)
+    return display_for_field(value, field, empty_value_display)
 
 
 def column_lookup(cl, name):
@@ -273,7 +307,8 @@ def row_cells(cl, headers):
                     elif getattr(attr, "header", False):
                         result_repr = display_for_header(value, empty_value_display)
                     else:
-                        result_repr = display_for_value(value, empty_value_display, getattr(attr, "boolean", False))
+                        boolean = getattr(attr, "boolean", False)
+                        result_repr = boolean_icon(value) if boolean else display_for_value(value, empty_value_display)
                     if isinstance(value, datetime.date | datetime.time):
                         row_classes.append("nowrap")
                 else:
@@ -281,7 +316,7 @@ def row_cells(cl, headers):
                         field_val = getattr(result, f.name)
                         result_repr = empty_value_display if field_val is None else field_val
                     else:
-                        result_repr = display_for_field(value, f, empty_value_display)
+                        result_repr = field_display(value, f, empty_value_display)
                     if isinstance(f, models.DateField | models.TimeField | models.ForeignKey):
                         row_classes.append("nowrap")
             if tag is not None:

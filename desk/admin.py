@@ -21,7 +21,6 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from unfold.decorators import action
@@ -29,7 +28,7 @@ from unfold.decorators import action
 from appeasements.models import Appeasement, AppeasementState
 from appeasements.selectors import appeasement_initiation
 from appeasements.services import appeasement_create
-from config.admin_mixins import ReadOnlyInline, object_or_404, pk_from_url, submit_once
+from config.admin_mixins import ReadOnlyInline, cell_html, change_url, object_or_404, pk_from_url, submit_once
 from config.db_router import reads_from_replica
 from config.errors import DomainError
 from config.people import is_manager
@@ -79,7 +78,7 @@ class OrderIssueInline(DisplayOnlyInline):
 
     @admin.display(description="Issue")
     def issue_link(self, obj):
-        return format_html('<a href="{}">{}</a>', reverse("admin:issues_orderissue_change", args=[obj.pk]), obj)
+        return cell_html('<a href="{}">{}</a>', change_url("admin:issues_orderissue_change", obj.pk), obj)
 
     @admin.display(description="Age")
     def age(self, obj) -> str:
@@ -110,8 +109,8 @@ class AppeasementInline(DisplayOnlyInline):
 
     @admin.display(description="Appeasement")
     def appeasement_link(self, obj):
-        return format_html(
-            '<a href="{}">{}</a>', reverse("admin:appeasements_appeasement_change", args=[obj.pk]), obj.appeasement_id
+        return cell_html(
+            '<a href="{}">{}</a>', change_url("admin:appeasements_appeasement_change", obj.pk), obj.appeasement_id
         )
 
     @admin.display(description="Amount")
@@ -140,7 +139,7 @@ class ReturnInline(DisplayOnlyInline):
 
     @admin.display(description="Return")
     def return_link(self, obj):
-        return format_html('<a href="{}">{}</a>', reverse("admin:returns_return_change", args=[obj.pk]), obj.return_id)
+        return cell_html('<a href="{}">{}</a>', change_url("admin:returns_return_change", obj.pk), obj.return_id)
 
 
 class AppeasementIssueInline(DisplayOnlyInline):

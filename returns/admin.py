@@ -7,7 +7,6 @@ from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from config.admin_history import ChangeReasonAdminMixin
@@ -17,6 +16,8 @@ from config.admin_mixins import (
     OnceForm,
     ReadOnlyInline,
     SimpleHistoryAdmin,
+    cell_html,
+    change_url,
     has_control_characters,
     object_or_404,
     printable,
@@ -81,7 +82,7 @@ class ReturnAdmin(GrowingTableAdmin, SimpleHistoryAdmin):
 
     @admin.display(description="Order", ordering="order__order_id")
     def order_link(self, obj: Return):
-        return format_html("<a href='{}'>{}</a>", reverse("admin:orders_order_change", args=[obj.order_id]), obj.order)
+        return cell_html("<a href='{}'>{}</a>", change_url("admin:orders_order_change", obj.order_id), obj.order)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
