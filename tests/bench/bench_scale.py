@@ -293,7 +293,7 @@ def check_patch(port: int, s: dict) -> None:
         raise SystemExit(f"the PATCH does not answer 200: {out[:400]}")
 
 
-SAMPLES = 25  # requests per admin page (and as many of its bare counterpart, alternating)
+SAMPLES = 60  # requests per admin page (and as many of its bare counterparts, alternating): p95 is the 57th
 ROUNDS = 3  # alternating API / floor runs per connection count
 
 
