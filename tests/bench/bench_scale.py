@@ -808,13 +808,12 @@ def main() -> None:
         if orders not in seeds:
             seeds[orders] = seed(f"bench_o{orders}", orders, reuse=args.reuse)
         s = seeds[orders]
-        record(
-            "data",
-            f"seed_demo --orders {orders:,} ({s['issues']:,} issues)",
-            f"{s['rows']:,} rows in {s['seconds']:.0f}s = {s['rows_per_s']:,} rows/s, peak RSS {s['maxrss_mb']:.0f} MB",
-            "reported",
-            None,
-        )
+        if s["seconds"]:
+            seeded = f"{s['rows']:,} rows in {s['seconds']:.0f}s = {s['rows_per_s']:,} rows/s"
+            seeded += f", peak RSS {s['maxrss_mb']:.0f} MB"
+        else:  # --reuse of a database this checkout did not seed: its seed's figures are not here
+            seeded = f"reused {s['db']} as seeded earlier (its seed's figures were kept by the checkout that seeded it)"
+        record("data", f"seed_demo --orders {orders:,} ({s['issues']:,} issues)", seeded, "reported", None)
     small, large = sizes[0], sizes[-1]
     # Seed memory: the same batches (1,000 orders) over 10x-100x more data; the smallest full-batch run is the base.
     base = min(
