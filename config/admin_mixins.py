@@ -21,7 +21,6 @@ from django.db import NotSupportedError, connections, router
 from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.encoding import force_str
 from django.utils.hashable import make_hashable
 from django.utils.safestring import mark_safe
@@ -339,26 +338,6 @@ class LeanChangelistMixin(BadInputAdminMixin):
             obj.pk,
             cell_html(_select_label(get_language()), obj),
         )
-
-
-_ADDRESSES: dict = {}  # (view name, script prefix, URLconf) -> the address before and after the id
-_ID_MARK = 918273645546372819  # an id no address contains by chance
-
-
-def change_url(viewname: str, pk) -> str:
-    """``reverse(viewname, args=[pk])``, the same address: for an integer id, the address is reversed once per view
-    name, script prefix and URLconf and the id put in its place. A list linking each row to another object's page
-    reversed it for every row."""
-    if type(pk) is not int:
-        return reverse(viewname, args=[pk])
-    key = (viewname, get_script_prefix(), get_urlconf())
-    parts = _ADDRESSES.get(key)
-    if parts is None:
-        marked = reverse(viewname, args=[_ID_MARK])
-        parts = _ADDRESSES[key] = tuple(marked.split(str(_ID_MARK))) if marked.count(str(_ID_MARK)) == 1 else ()
-    if not parts:
-        return reverse(viewname, args=[pk])
-    return f"{parts[0]}{pk}{parts[1]}"
 
 
 def cell_html(template: str, *values) -> str:

@@ -39,6 +39,8 @@ from unfold.utils import (
     display_for_value,
 )
 
+from config.admin_urls import change_url
+
 
 def value_renderer(context):
     """``value(x)``: what ``{{ x }}`` renders to in ``context`` (``render_value_in_context``), a plain string escaped
@@ -250,23 +252,22 @@ def row_cells(cl, headers):
         base = [f"field-{_coerce_field_name(name, index)}", *unfold_list.ROW_CLASSES]
         lookup = column_lookup(cl, name)
         columns.append((name, tag, label, base, name == hidden, lookup, plain_cell(cl, name, tag, label, base, empty)))
-    links = {}  # the change link's pattern: the address of one row, its id swapped for each row's
+    change = f"admin:{cl.opts.app_label}_{cl.opts.model_name}_change"
+    site = model_admin.admin_site.name
+    filters = {}  # the preserved filters' part of a change link: the same for every row
 
     def link(result) -> str:
+        """``add_preserved_filters(preserved, cl.url_for_result(result))``: the row's address from ``change_url``
+        (reversed once per list), the preserved filters worked out for the first row."""
         pk = getattr(result, cl.pk_attname)
-        if not isinstance(pk, int) or isinstance(pk, bool):
+        if type(pk) is not int or "suffix" in filters and filters["suffix"] is None:
             return add_preserved_filters(preserved, cl.url_for_result(result))
-        if "pattern" not in links:
-            url = cl.url_for_result(result)
+        url = change_url(change, pk, current_app=site)
+        if "suffix" not in filters:
             full = add_preserved_filters(preserved, url)
-            marker = f"/{pk}/"
-            if not full.startswith(url) or "?" in url or url.count(marker) != 1:
-                return full
-            head, tail = url.split(marker)
-            links["pattern"] = (f"{head}/", f"/{tail}{full[len(url) :]}")
+            filters["suffix"] = full[len(url) :] if full.startswith(url) and "?" not in url else None
             return full
-        head, tail = links["pattern"]
-        return f"{head}{pk}{tail}"
+        return url + filters["suffix"]
 
     preserved = {"preserved_filters": cl.preserved_filters, "opts": cl.opts}
 

@@ -28,7 +28,8 @@ from unfold.decorators import action
 from appeasements.models import Appeasement, AppeasementState
 from appeasements.selectors import appeasement_initiation
 from appeasements.services import appeasement_create
-from config.admin_mixins import ReadOnlyInline, cell_html, change_url, object_or_404, pk_from_url, submit_once
+from config.admin_mixins import ReadOnlyInline, cell_html, object_or_404, pk_from_url, submit_once
+from config.admin_urls import change_url
 from config.db_router import reads_from_replica
 from config.errors import DomainError
 from config.people import is_manager

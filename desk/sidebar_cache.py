@@ -2,7 +2,8 @@
 then served from memory (issue 23: every admin page's server time).
 
 The sidebar is the same HTML for the same inputs: the viewer (their name, e-mail and permissions, which decide the
-links and the app list), the page's path (which link is marked active), and the badges' counts (``sidebar_facts``,
+links and the app list), the page's path and the issue list's ``mine`` parameter (which link is marked active:
+``desk.sidebar.on_my_open_issues``), and the badges' counts (``sidebar_facts``,
 one query that every page still runs). Rendering it through Unfold's templates costs 4-6 ms of every page, more
 than the queries of a one-row changelist. Here it is rendered by Unfold's own template the first time and kept; the
 one per-request part, the log-out form's CSRF token, is put in on each request.

@@ -17,12 +17,12 @@ from config.admin_mixins import (
     ReadOnlyInline,
     SimpleHistoryAdmin,
     cell_html,
-    change_url,
     has_control_characters,
     object_or_404,
     printable,
     submit_once,
 )
+from config.admin_urls import change_url
 from config.errors import DomainError
 from orders.models import Order, OrderItem
 from returns import services

@@ -52,13 +52,15 @@ def test_choice_labels_are_djangos_for_every_choice_field_of_the_project():
 
 @pytest.mark.parametrize("pk", [1, 42, 1234567890, "ORD-1/2", "a b"])
 def test_change_url_is_reverse(pk):
-    """config.admin_mixins.change_url gives the address Django reverses, also under another script prefix."""
+    """config.admin_urls.change_url gives the address Django reverses, for the site's instance too, also under
+    another script prefix."""
     from django.urls import reverse, set_script_prefix
 
-    from config.admin_mixins import change_url
+    from config.admin_urls import change_url
 
     for viewname in ("admin:orders_order_change", "admin:returns_return_change"):
         assert change_url(viewname, pk) == reverse(viewname, args=[pk])
+        assert change_url(viewname, pk, current_app="admin") == reverse(viewname, args=[pk], current_app="admin")
     set_script_prefix("/desk/")
     try:
         assert change_url("admin:orders_order_change", pk) == reverse("admin:orders_order_change", args=[pk])
