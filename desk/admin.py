@@ -79,7 +79,9 @@ class OrderIssueInline(DisplayOnlyInline):
 
     @admin.display(description="Issue")
     def issue_link(self, obj):
-        return cell_html('<a href="{}">{}</a>', change_url("admin:issues_orderissue_change", obj.pk), obj)
+        return cell_html(
+            '<a href="{}" class="text-link">{}</a>', change_url("admin:issues_orderissue_change", obj.pk), obj
+        )
 
     @admin.display(description="Age")
     def age(self, obj) -> str:
@@ -111,7 +113,9 @@ class AppeasementInline(DisplayOnlyInline):
     @admin.display(description="Appeasement")
     def appeasement_link(self, obj):
         return cell_html(
-            '<a href="{}">{}</a>', change_url("admin:appeasements_appeasement_change", obj.pk), obj.appeasement_id
+            '<a href="{}" class="text-link">{}</a>',
+            change_url("admin:appeasements_appeasement_change", obj.pk),
+            obj.appeasement_id,
         )
 
     @admin.display(description="Amount")
@@ -140,7 +144,9 @@ class ReturnInline(DisplayOnlyInline):
 
     @admin.display(description="Return")
     def return_link(self, obj):
-        return cell_html('<a href="{}">{}</a>', change_url("admin:returns_return_change", obj.pk), obj.return_id)
+        return cell_html(
+            '<a href="{}" class="text-link">{}</a>', change_url("admin:returns_return_change", obj.pk), obj.return_id
+        )
 
 
 class AppeasementIssueInline(DisplayOnlyInline):

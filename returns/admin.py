@@ -82,7 +82,9 @@ class ReturnAdmin(GrowingTableAdmin, SimpleHistoryAdmin):
 
     @admin.display(description="Order", ordering="order__order_id")
     def order_link(self, obj: Return):
-        return cell_html("<a href='{}'>{}</a>", change_url("admin:orders_order_change", obj.order_id), obj.order)
+        return cell_html(
+            '<a href="{}" class="text-link">{}</a>', change_url("admin:orders_order_change", obj.order_id), obj.order
+        )
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

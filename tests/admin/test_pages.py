@@ -257,3 +257,24 @@ def test_a_change_page_reads_its_object_once_with_what_it_shows(world, manager):
             assert f'JOIN "{other}"' in by_pk[0], (url, other)
             alone = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith(f'SELECT "{other}".')]
             assert not [q for q in alone if f'WHERE "{other}"."id" = ' in q], (url, other, alone)
+
+
+def test_the_links_to_other_pages_look_like_links(agent, manager):
+    """The order page's issues, appeasements and returns, and the return list's order, link as Unfold draws a link
+    in a read-only field (``text-link``): plain text there gave the agent no sign that the id opens its page."""
+    order = order_with_items()
+    issue = issue_factory(order, assigned_to=agent)
+    add_everything(order, issue, agent, manager, 1)
+    client = Client()
+    client.force_login(agent)
+    page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    appeasement, ret = Appeasement.objects.get(order=order), Return.objects.get(order=order)
+    for viewname, obj, text in (
+        ("admin:issues_orderissue_change", issue, issue.issue_id),
+        ("admin:appeasements_appeasement_change", appeasement, appeasement.appeasement_id),
+        ("admin:returns_return_change", ret, ret.return_id),
+    ):
+        assert f'<a href="{reverse(viewname, args=[obj.pk])}" class="text-link">{text}</a>' in page
+    returns = client.get(reverse("admin:returns_return_changelist")).content.decode()
+    order_url = reverse("admin:orders_order_change", args=[order.pk])
+    assert f'<a href="{order_url}" class="text-link">{order.order_id}</a>' in returns
